@@ -1,0 +1,425 @@
+//! The registry: every module definition and picklist in force, built-in plus custom.
+//!
+//! Built-in definitions are embedded TOML; the system fields every entity module has
+//! (record number, owner, timestamps, tags …) are added here, once, so the TOML files
+//! stay about what differs between modules.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::i18n::Labels;
+use crate::meta::{BlockDef, FieldDef, FieldType, MetaError, ModuleDef, PicklistDef, Sharing};
+
+const BUILTIN_MODULES: [(&str, &str); 5] = [
+    ("accounts.toml", include_str!("../modules/accounts.toml")),
+    ("contacts.toml", include_str!("../modules/contacts.toml")),
+    ("leads.toml", include_str!("../modules/leads.toml")),
+    ("opportunities.toml", include_str!("../modules/opportunities.toml")),
+    ("users.toml", include_str!("../modules/users.toml")),
+];
+const BUILTIN_PICKLISTS: &str = include_str!("../modules/picklists.toml");
+
+/// Names a custom field may not take: system columns of every module table.
+pub const RESERVED_COLUMNS: [&str; 6] = ["id", "version", "label", "deleted_at", "module", "owner_id"];
+
+/// A custom field as an admin asks for it (API, CLI), before it is checked.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewField {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: String,
+    pub label: Labels,
+    #[serde(default)]
+    pub block: Option<String>,
+    #[serde(default)]
+    pub mandatory: bool,
+    #[serde(default)]
+    pub unique: bool,
+    #[serde(default)]
+    pub default: Option<String>,
+    /// Values of a new picklist or multipicklist: plain values, or value with labels.
+    #[serde(default)]
+    pub values: Vec<NewPicklistValue>,
+    #[serde(default)]
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub max_length: Option<u32>,
+    #[serde(default)]
+    pub scale: Option<u32>,
+    #[serde(default)]
+    pub searchable: bool,
+    #[serde(default)]
+    pub help: Option<Labels>,
+}
+
+/// One value of a custom picklist: `"Gold"` or `{"value":"Gold","labels":{…}}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum NewPicklistValue {
+    Plain(String),
+    Labelled {
+        value: String,
+        labels: Option<Labels>,
+    },
+}
+
+#[derive(Deserialize)]
+struct PicklistFile {
+    picklist: Vec<PicklistDef>,
+}
+
+/// All modules and picklists in force.
+#[derive(Clone, Debug)]
+pub struct Registry {
+    modules: BTreeMap<String, ModuleDef>,
+    picklists: BTreeMap<String, PicklistDef>,
+}
+
+impl Registry {
+    /// The built-in modules, with system fields added.
+    pub fn builtin() -> Result<Registry, MetaError> {
+        let picklists: PicklistFile =
+            toml::from_str(BUILTIN_PICKLISTS).map_err(|e| MetaError::BadDefinition {
+                file: "picklists.toml".into(),
+                message: e.to_string(),
+            })?;
+        let mut registry = Registry {
+            modules: BTreeMap::new(),
+            picklists: picklists
+                .picklist
+                .into_iter()
+                .map(|p| (p.name.clone(), p))
+                .collect(),
+        };
+        for (file, text) in BUILTIN_MODULES {
+            let mut module: ModuleDef =
+                toml::from_str(text).map_err(|e| MetaError::BadDefinition {
+                    file: file.into(),
+                    message: e.to_string(),
+                })?;
+            if module.entity {
+                add_system_fields(&mut module);
+            }
+            registry.check_module(&module).map_err(|message| MetaError::BadDefinition {
+                file: file.into(),
+                message,
+            })?;
+            registry.modules.insert(module.name.clone(), module);
+        }
+        Ok(registry)
+    }
+
+    fn check_module(&self, module: &ModuleDef) -> Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for f in &module.fields {
+            if !seen.insert(f.name.as_str()) {
+                return Err(format!("field `{}` is defined twice", f.name));
+            }
+            if !module.blocks.iter().any(|b| b.name == f.block) {
+                return Err(format!("field `{}` names unknown block `{}`", f.name, f.block));
+            }
+            if matches!(f.field_type, FieldType::Picklist | FieldType::Multipicklist)
+                && !self.picklists.contains_key(f.picklist_name())
+            {
+                return Err(format!("field `{}` names unknown picklist `{}`", f.name, f.picklist_name()));
+            }
+        }
+        for l in &module.label_fields {
+            if module.field(l).is_none() {
+                return Err(format!("label field `{l}` is not a field"));
+            }
+        }
+        Ok(())
+    }
+
+    /// A module by API name.
+    pub fn module(&self, name: &str) -> Result<&ModuleDef, MetaError> {
+        self.modules
+            .get(name)
+            .ok_or_else(|| MetaError::UnknownModule(name.to_string()))
+    }
+
+    /// Every module, in name order.
+    pub fn modules(&self) -> impl Iterator<Item = &ModuleDef> {
+        self.modules.values()
+    }
+
+    /// Modules whose records live in the record store.
+    pub fn entity_modules(&self) -> impl Iterator<Item = &ModuleDef> {
+        self.modules.values().filter(|m| m.entity)
+    }
+
+    /// A picklist by name.
+    pub fn picklist(&self, name: &str) -> Option<&PicklistDef> {
+        self.picklists.get(name)
+    }
+
+    /// The picklist of a picklist-typed field.
+    pub fn picklist_of(&self, field: &FieldDef) -> Option<&PicklistDef> {
+        self.picklists.get(field.picklist_name())
+    }
+
+    /// Overrides a module's default sharing (an admin setting kept in the database).
+    pub fn set_sharing(&mut self, module: &str, sharing: Sharing) -> Result<(), MetaError> {
+        let m = self
+            .modules
+            .get_mut(module)
+            .ok_or_else(|| MetaError::UnknownModule(module.to_string()))?;
+        m.sharing = sharing;
+        Ok(())
+    }
+
+    /// Checks a requested custom field and turns it into a definition (and its picklist),
+    /// without adding it. The store calls this before it alters the table.
+    pub fn plan_custom_field(
+        &self,
+        module: &str,
+        new: &NewField,
+    ) -> Result<(FieldDef, Option<PicklistDef>), MetaError> {
+        let m = self.module(module)?;
+        if !m.entity {
+            return Err(MetaError::Invalid(format!("module `{module}` does not take custom fields")));
+        }
+        if !valid_field_name(&new.name) || RESERVED_COLUMNS.contains(&new.name.as_str()) {
+            return Err(MetaError::BadFieldName(new.name.clone()));
+        }
+        if m.field(&new.name).is_some() {
+            return Err(MetaError::DuplicateField(new.name.clone()));
+        }
+        let field_type = FieldType::parse(&new.field_type)
+            .filter(|t| !matches!(t, FieldType::AutoNumber | FieldType::Owner))
+            .ok_or_else(|| MetaError::BadCustomType(new.field_type.clone()))?;
+        if new.label.en.trim().is_empty() || new.label.zh.trim().is_empty() {
+            return Err(MetaError::Invalid("a custom field needs a label in both en and zh-CN".into()));
+        }
+        let block = match &new.block {
+            Some(b) if m.blocks.iter().any(|x| &x.name == b) => b.clone(),
+            Some(b) => return Err(MetaError::Invalid(format!("unknown block `{b}`"))),
+            None => m.blocks.first().map(|b| b.name.clone()).unwrap_or_default(),
+        };
+        if let Some(scale) = new.scale
+            && scale > 8
+        {
+            return Err(MetaError::Invalid("scale must be between 0 and 8".into()));
+        }
+        let mut picklist = None;
+        let mut picklist_name = None;
+        match field_type {
+            FieldType::Picklist | FieldType::Multipicklist => {
+                if new.values.is_empty() {
+                    return Err(MetaError::Invalid("a picklist field needs at least one value".into()));
+                }
+                let name = format!("{}.{}", m.name, new.name);
+                let mut values = Vec::new();
+                for v in &new.values {
+                    let (value, labels) = match v {
+                        NewPicklistValue::Plain(s) => (s.trim().to_string(), None),
+                        NewPicklistValue::Labelled { value, labels } => {
+                            (value.trim().to_string(), labels.clone())
+                        }
+                    };
+                    if value.is_empty() || values.iter().any(|x: &crate::meta::PicklistValueDef| x.value == value) {
+                        return Err(MetaError::Invalid(format!("picklist value `{value}` is empty or repeated")));
+                    }
+                    let labels = labels.unwrap_or_else(|| Labels::new(value.clone(), value.clone()));
+                    values.push(crate::meta::PicklistValueDef {
+                        value,
+                        labels,
+                        probability: None,
+                        kind: None,
+                        color: None,
+                    });
+                }
+                picklist_name = Some(name.clone());
+                picklist = Some(PicklistDef { name, values });
+            }
+            FieldType::Reference => {
+                if new.targets.is_empty() {
+                    return Err(MetaError::Invalid("a reference field needs at least one target module".into()));
+                }
+                for t in &new.targets {
+                    let target = self.module(t)?;
+                    if !target.entity {
+                        return Err(MetaError::Invalid(format!("`{t}` cannot be a reference target")));
+                    }
+                }
+            }
+            _ => {}
+        }
+        let sequence = m.fields.iter().filter(|f| f.block == block).map(|f| f.sequence).max().unwrap_or(0) + 1;
+        let field = FieldDef {
+            name: new.name.clone(),
+            field_type,
+            labels: new.label.clone(),
+            block,
+            mandatory: new.mandatory,
+            readonly: false,
+            unique: new.unique,
+            default: new.default.clone(),
+            picklist: picklist_name,
+            targets: if field_type == FieldType::Reference { new.targets.clone() } else { Vec::new() },
+            max_length: new.max_length,
+            scale: new.scale,
+            searchable: new.searchable,
+            list_column: false,
+            help: new.help.clone(),
+            custom: true,
+            sequence,
+        };
+        Ok((field, picklist))
+    }
+
+    /// Adds a custom field (already planned and persisted) to its module.
+    pub fn add_custom_field(&mut self, module: &str, field: FieldDef, picklist: Option<PicklistDef>) -> Result<(), MetaError> {
+        let m = self
+            .modules
+            .get_mut(module)
+            .ok_or_else(|| MetaError::UnknownModule(module.to_string()))?;
+        if m.field(&field.name).is_some() {
+            return Err(MetaError::DuplicateField(field.name));
+        }
+        if let Some(p) = picklist {
+            self.picklists.insert(p.name.clone(), p);
+        }
+        m.fields.push(field);
+        Ok(())
+    }
+}
+
+/// A field or column name: a lowercase letter, then lowercase letters, digits and single underscores.
+pub fn valid_field_name(name: &str) -> bool {
+    let len = name.len();
+    (2..=40).contains(&len)
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.contains("__")
+        && !name.ends_with('_')
+}
+
+fn system_field(name: &str, field_type: FieldType, en: &str, zh: &str, block: &str, sequence: u32) -> FieldDef {
+    FieldDef {
+        name: name.into(),
+        field_type,
+        labels: Labels::new(en, zh),
+        block: block.into(),
+        mandatory: false,
+        readonly: true,
+        unique: false,
+        default: None,
+        picklist: None,
+        targets: Vec::new(),
+        max_length: None,
+        scale: None,
+        searchable: false,
+        list_column: false,
+        help: None,
+        custom: false,
+        sequence,
+    }
+}
+
+/// Adds the fields every entity module has: record number, owner, who and when.
+fn add_system_fields(module: &mut ModuleDef) {
+    let main = module.blocks.first().map(|b| b.name.clone()).unwrap_or_default();
+    if !module.blocks.iter().any(|b| b.name == "system_information") {
+        module.blocks.push(BlockDef {
+            name: "system_information".into(),
+            labels: Labels::new("System Information", "系统信息"),
+        });
+    }
+    let sys = "system_information";
+    let mut number = system_field(&module.number_field, FieldType::AutoNumber, "Record Number", "编号", &main, 0);
+    number.searchable = true;
+    number.max_length = Some(40);
+    let mut owner = system_field("assigned_user_id", FieldType::Owner, "Assigned To", "负责人", &main, 900);
+    owner.readonly = false;
+    owner.mandatory = true;
+    owner.list_column = true;
+    owner.targets = vec!["Users".into()];
+    let mut tags = system_field("tags", FieldType::Tags, "Tags", "标签", sys, 6);
+    tags.readonly = false;
+    tags.searchable = true;
+    let mut modifiedby = system_field("modifiedby", FieldType::Owner, "Last Modified By", "最后修改人", sys, 4);
+    modifiedby.targets = vec!["Users".into()];
+    let mut createdby = system_field("created_user_id", FieldType::Owner, "Created By", "创建人", sys, 3);
+    createdby.targets = vec!["Users".into()];
+    let mut fields = vec![number, owner];
+    fields.push(system_field("createdtime", FieldType::Datetime, "Created Time", "创建时间", sys, 1));
+    fields.push(system_field("modifiedtime", FieldType::Datetime, "Modified Time", "修改时间", sys, 2));
+    fields.push(createdby);
+    fields.push(modifiedby);
+    let mut source = system_field("source", FieldType::Text, "Source", "来源", sys, 5);
+    source.max_length = Some(40);
+    fields.push(source);
+    fields.push(tags);
+    module.fields.splice(0..0, fields);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_registry_loads_and_has_system_fields() {
+        let r = Registry::builtin().expect("built-in definitions load");
+        for name in ["Accounts", "Contacts", "Leads", "Opportunities"] {
+            let m = r.module(name).expect("module exists");
+            for f in ["assigned_user_id", "createdtime", "modifiedtime", "modifiedby", "tags"] {
+                assert!(m.field(f).is_some(), "{name} lacks {f}");
+            }
+            assert!(m.field(&m.number_field).is_some());
+            assert_eq!(m.sharing, Sharing::Private);
+        }
+        assert!(!r.module("Users").unwrap().entity);
+    }
+
+    #[test]
+    fn sales_stages_are_the_b2b_cycle() {
+        let r = Registry::builtin().unwrap();
+        let stages = r.picklist("sales_stage").unwrap();
+        let values: Vec<_> = stages.values.iter().map(|v| v.value.as_str()).collect();
+        assert_eq!(
+            values,
+            ["Prospecting", "Qualification", "Needs Analysis", "Proposal", "Bidding", "Negotiation", "Closed Won", "Closed Lost"]
+        );
+        assert_eq!(stages.resolve("赢单").unwrap().value, "Closed Won");
+        assert_eq!(stages.resolve("closed lost").unwrap().kind, Some(crate::meta::StageKind::Lost));
+    }
+
+    #[test]
+    fn chinese_picklist_labels_resolve_to_vtiger_values() {
+        let r = Registry::builtin().unwrap();
+        assert_eq!(r.picklist("leadsource").unwrap().resolve("陌生电话").unwrap().value, "Cold Call");
+        assert_eq!(r.picklist("leadstatus").unwrap().resolve("垃圾线索").unwrap().value, "Junk Lead");
+        assert_eq!(r.picklist("accounttype").unwrap().resolve("潜在客户").unwrap().value, "Prospect");
+        assert_eq!(r.picklist("rating").unwrap().resolve("项目取消").unwrap().value, "Project Cancelled");
+        assert_eq!(r.picklist("industry").unwrap().resolve("科技").unwrap().value, "Technology");
+    }
+
+    #[test]
+    fn custom_field_names_are_checked() {
+        let r = Registry::builtin().unwrap();
+        let mut new = NewField {
+            name: "cf_region".into(),
+            field_type: "text".into(),
+            label: Labels::new("Region", "区域"),
+            block: None,
+            mandatory: false,
+            unique: false,
+            default: None,
+            values: vec![],
+            targets: vec![],
+            max_length: None,
+            scale: None,
+            searchable: false,
+            help: None,
+        };
+        assert!(r.plan_custom_field("Leads", &new).is_ok());
+        for bad in ["Region", "x", "a__b", "1abc", "version", "lastname", "drop table", "a-b"] {
+            new.name = bad.into();
+            assert!(r.plan_custom_field("Leads", &new).is_err(), "{bad} accepted");
+        }
+    }
+}
