@@ -84,7 +84,9 @@ impl FieldError {
             FieldError::TooManyDecimals { scale } => format!("小数位数超过 {scale} 位"),
             FieldError::OutOfRange => "超出范围".into(),
             FieldError::InvalidDate => "不是有效日期（格式 YYYY-MM-DD）".into(),
-            FieldError::InvalidDateTime => "不是有效的日期时间（RFC 3339 格式，例如 2024-03-05T09:30:00Z）".into(),
+            FieldError::InvalidDateTime => {
+                "不是有效的日期时间（RFC 3339 格式，例如 2024-03-05T09:30:00Z）".into()
+            }
             FieldError::InvalidTime => "不是有效时间（格式 HH:MM 或 HH:MM:SS）".into(),
             FieldError::InvalidBoolean => "应为是或否".into(),
             FieldError::InvalidEmail => "不是有效的电子邮件地址".into(),
@@ -94,7 +96,9 @@ impl FieldError {
             FieldError::TooManyValues { max } => format!("值太多（最多 {max} 个）"),
             FieldError::NotAnId => "不是记录编号".into(),
             FieldError::ReferenceNotFound { id } => format!("记录 {id} 不存在或已删除"),
-            FieldError::ReferenceWrongModule { id, module } => format!("记录 {id} 属于 {module}，此字段不能引用"),
+            FieldError::ReferenceWrongModule { id, module } => {
+                format!("记录 {id} 属于 {module}，此字段不能引用")
+            }
             FieldError::InvalidOwner { id } => format!("用户 {id} 不存在或已停用"),
             FieldError::NotUnique { existing } => format!("必须唯一；记录 {existing} 已有此值"),
             FieldError::Other(s) => s.clone(),
@@ -127,7 +131,10 @@ impl ValidationErrors {
 
     /// Messages per field in a language.
     pub fn messages(&self, lang: Lang) -> BTreeMap<String, String> {
-        self.0.iter().map(|(k, v)| (k.clone(), v.message(lang))).collect()
+        self.0
+            .iter()
+            .map(|(k, v)| (k.clone(), v.message(lang)))
+            .collect()
     }
 
     /// `Ok(())` when empty, else `Err(self)`.

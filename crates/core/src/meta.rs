@@ -4,10 +4,9 @@
 //! custom fields arrive at run time and are merged in by [`Registry::add_custom_field`].
 //! Nothing here touches a database: the store persists custom fields and hands them back.
 
-
 use serde::{Deserialize, Serialize};
 
-use crate::i18n::{Lang, Labels};
+use crate::i18n::{Labels, Lang};
 
 /// The type of a field, which decides its widget, parser, storage and operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -155,9 +154,13 @@ impl Sharing {
 
     /// Parses the wire name.
     pub fn parse(s: &str) -> Option<Sharing> {
-        [Sharing::Private, Sharing::PublicRead, Sharing::PublicReadWrite]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            Sharing::Private,
+            Sharing::PublicRead,
+            Sharing::PublicReadWrite,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 }
 
@@ -200,17 +203,14 @@ impl PicklistDef {
     /// case-insensitively after trimming.
     pub fn resolve(&self, input: &str) -> Option<&PicklistValueDef> {
         let wanted = input.trim();
-        self.values
-            .iter()
-            .find(|v| v.value == wanted)
-            .or_else(|| {
-                let folded = wanted.to_lowercase();
-                self.values.iter().find(|v| {
-                    v.value.to_lowercase() == folded
-                        || v.labels.en.to_lowercase() == folded
-                        || v.labels.zh.to_lowercase() == folded
-                })
+        self.values.iter().find(|v| v.value == wanted).or_else(|| {
+            let folded = wanted.to_lowercase();
+            self.values.iter().find(|v| {
+                v.value.to_lowercase() == folded
+                    || v.labels.en.to_lowercase() == folded
+                    || v.labels.zh.to_lowercase() == folded
             })
+        })
     }
 }
 
@@ -280,7 +280,8 @@ impl FieldDef {
 
     /// Decimal places for scaled-integer storage.
     pub fn scale(&self) -> u32 {
-        self.scale.unwrap_or_else(|| self.field_type.default_scale())
+        self.scale
+            .unwrap_or_else(|| self.field_type.default_scale())
     }
 
     /// Picklist name for picklist-typed fields.
@@ -355,7 +356,9 @@ pub enum MetaError {
     BadDefinition { file: String, message: String },
     #[error("unknown module `{0}`")]
     UnknownModule(String),
-    #[error("invalid field name `{0}`: use 2 to 40 lowercase letters, digits and single underscores, starting with a letter")]
+    #[error(
+        "invalid field name `{0}`: use 2 to 40 lowercase letters, digits and single underscores, starting with a letter"
+    )]
     BadFieldName(String),
     #[error("field `{0}` already exists in this module")]
     DuplicateField(String),

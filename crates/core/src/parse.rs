@@ -3,9 +3,9 @@
 //! One function per field type; each returns a [`FieldError`] instead of panicking.
 //! Empty input is `Value::Null`; whether that is allowed is the validator's business.
 
+use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde_json::Value as Json;
 
@@ -62,7 +62,9 @@ pub fn parse_json(field: &FieldDef, input: &Json, ctx: &ParseContext) -> Result<
 fn wrong_type(field: &FieldDef) -> FieldError {
     let expected = match field.field_type {
         FieldType::Integer => "a whole number",
-        FieldType::Decimal | FieldType::Currency | FieldType::Percent => "a decimal number as a string, e.g. \"1200.50\"",
+        FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
+            "a decimal number as a string, e.g. \"1200.50\""
+        }
         FieldType::Boolean => "true or false",
         FieldType::Multipicklist | FieldType::Tags => "an array of strings",
         FieldType::Reference | FieldType::Owner => "a record id (integer)",
@@ -70,7 +72,9 @@ fn wrong_type(field: &FieldDef) -> FieldError {
         FieldType::Datetime => "an RFC 3339 date-time string",
         _ => "a string",
     };
-    FieldError::WrongType { expected: expected.into() }
+    FieldError::WrongType {
+        expected: expected.into(),
+    }
 }
 
 /// Parses text input (a form field, a CSV cell, a JSON string) for a field.
@@ -82,36 +86,57 @@ pub fn parse_text(field: &FieldDef, raw: &str, ctx: &ParseContext) -> Result<Val
     check_characters(field, raw)?;
     match field.field_type {
         FieldType::Text | FieldType::Textarea | FieldType::AutoNumber => {
-            let text = if field.field_type == FieldType::Textarea { raw.trim_end() } else { s };
+            let text = if field.field_type == FieldType::Textarea {
+                raw.trim_end()
+            } else {
+                s
+            };
             check_length(field, text)?;
             Ok(Value::Text(text.to_string()))
         }
         FieldType::Url => {
             check_length(field, s)?;
-            if is_url(s) { Ok(Value::Text(s.to_string())) } else { Err(FieldError::InvalidUrl) }
+            if is_url(s) {
+                Ok(Value::Text(s.to_string()))
+            } else {
+                Err(FieldError::InvalidUrl)
+            }
         }
         FieldType::Email => {
-            if is_email(s) { Ok(Value::Email(s.to_string())) } else { Err(FieldError::InvalidEmail) }
+            if is_email(s) {
+                Ok(Value::Email(s.to_string()))
+            } else {
+                Err(FieldError::InvalidEmail)
+            }
         }
         FieldType::Phone => {
             check_length(field, s)?;
-            if crate::phone::is_valid(s) { Ok(Value::Phone(s.to_string())) } else { Err(FieldError::InvalidPhone) }
+            if crate::phone::is_valid(s) {
+                Ok(Value::Phone(s.to_string()))
+            } else {
+                Err(FieldError::InvalidPhone)
+            }
         }
         FieldType::Integer => parse_integer(s).map(Value::Int),
         FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
-            parse_scaled(s, field.scale(), field.field_type == FieldType::Percent).map(Value::Scaled)
+            parse_scaled(s, field.scale(), field.field_type == FieldType::Percent)
+                .map(Value::Scaled)
         }
         FieldType::Boolean => parse_bool(s).map(Value::Bool),
         FieldType::Date => parse_date(s).map(Value::Date),
         FieldType::Datetime => parse_datetime(s, ctx.tz).map(Value::DateTime),
         FieldType::Time => parse_time(s).map(Value::Time),
         FieldType::Picklist => {
-            let list = ctx.picklist.ok_or(FieldError::NotInPicklist { value: s.into() })?;
+            let list = ctx
+                .picklist
+                .ok_or(FieldError::NotInPicklist { value: s.into() })?;
             list.resolve(s)
                 .map(|v| Value::Text(v.value.clone()))
                 .ok_or(FieldError::NotInPicklist { value: s.into() })
         }
-        FieldType::Multipicklist => parse_list(field, split_list(s, &["|##|", ";", "；", ",", "，"]), ctx),
+        FieldType::Multipicklist => {
+            parse_list(field, split_list(s, &["|##|", ";", "；", ",", "，"]), ctx)
+        }
         FieldType::Tags => parse_list(field, split_list(s, &[",", "，", ";", "；"]), ctx),
         FieldType::Reference | FieldType::Owner => match s.parse::<i64>() {
             Ok(id) if id > 0 => Ok(Value::Id(id)),
@@ -137,7 +162,9 @@ fn parse_list(field: &FieldDef, items: Vec<&str>, ctx: &ParseContext) -> Result<
         }
         check_characters(field, item)?;
         let value = if field.field_type == FieldType::Multipicklist {
-            let list = ctx.picklist.ok_or(FieldError::NotInPicklist { value: item.into() })?;
+            let list = ctx
+                .picklist
+                .ok_or(FieldError::NotInPicklist { value: item.into() })?;
             list.resolve(item)
                 .map(|v| v.value.clone())
                 .ok_or(FieldError::NotInPicklist { value: item.into() })?
@@ -152,17 +179,27 @@ fn parse_list(field: &FieldDef, items: Vec<&str>, ctx: &ParseContext) -> Result<
         }
     }
     if out.len() as u32 > MAX_LIST_VALUES {
-        return Err(FieldError::TooManyValues { max: MAX_LIST_VALUES });
+        return Err(FieldError::TooManyValues {
+            max: MAX_LIST_VALUES,
+        });
     }
-    Ok(if out.is_empty() { Value::Null } else { Value::List(out) })
+    Ok(if out.is_empty() {
+        Value::Null
+    } else {
+        Value::List(out)
+    })
 }
 
 fn check_characters(field: &FieldDef, s: &str) -> Result<(), FieldError> {
     let multiline = field.field_type == FieldType::Textarea;
-    let bad = s.chars().any(|c| {
-        c.is_control() && !(c == '\t' || (multiline && (c == '\n' || c == '\r')))
-    });
-    if bad { Err(FieldError::ControlCharacter) } else { Ok(()) }
+    let bad = s
+        .chars()
+        .any(|c| c.is_control() && !(c == '\t' || (multiline && (c == '\n' || c == '\r'))));
+    if bad {
+        Err(FieldError::ControlCharacter)
+    } else {
+        Ok(())
+    }
 }
 
 fn check_length(field: &FieldDef, s: &str) -> Result<(), FieldError> {
@@ -177,19 +214,28 @@ fn check_length(field: &FieldDef, s: &str) -> Result<(), FieldError> {
 /// A whole number; `,` and `_` thousands separators and full-width digits are not allowed
 /// to hide a fraction.
 pub fn parse_integer(s: &str) -> Result<i64, FieldError> {
-    let cleaned: String = s.chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+    let cleaned: String = s
+        .chars()
+        .filter(|c| !matches!(c, ',' | '_' | ' '))
+        .collect();
     if cleaned.contains('.') || cleaned.contains('e') || cleaned.contains('E') {
         // 12.0 is fine, 12.5 is not
         return match cleaned.parse::<Decimal>() {
-            Ok(d) if d.fract().is_zero() => i64::try_from(d.trunc())
-                .map_err(|_| FieldError::OutOfRange),
+            Ok(d) if d.fract().is_zero() => {
+                i64::try_from(d.trunc()).map_err(|_| FieldError::OutOfRange)
+            }
             Ok(_) => Err(FieldError::NotAnInteger),
             Err(_) => Err(FieldError::NotAnInteger),
         };
     }
     match cleaned.parse::<i64>() {
         Ok(i) => Ok(i),
-        Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow
+            ) =>
+        {
             Err(FieldError::OutOfRange)
         }
         Err(_) => Err(FieldError::NotAnInteger),
@@ -207,7 +253,10 @@ pub fn parse_scaled(s: &str, scale: u32, percent: bool) -> Result<i64, FieldErro
             t = rest.trim_start();
         }
     }
-    let cleaned: String = t.chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+    let cleaned: String = t
+        .chars()
+        .filter(|c| !matches!(c, ',' | '_' | ' '))
+        .collect();
     if cleaned.is_empty() || cleaned.contains(['e', 'E']) {
         return Err(FieldError::NotANumber);
     }
@@ -235,7 +284,11 @@ pub fn parse_date(s: &str) -> Result<Date, FieldError> {
     let s = s.trim();
     let s = s.strip_suffix('日').unwrap_or(s);
     let parts: Vec<&str> = s.split(['-', '/', '.', '年', '月']).collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit())) {
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
+    {
         return Err(FieldError::InvalidDate);
     }
     if parts[0].len() != 4 || parts[1].len() > 2 || parts[2].len() > 2 {
@@ -257,7 +310,9 @@ pub fn parse_datetime(s: &str, tz: &TimeZone) -> Result<Timestamp, FieldError> {
         return Ok(t);
     }
     let normalized = s.replacen(' ', "T", 1);
-    let local: DateTime = normalized.parse().map_err(|_| FieldError::InvalidDateTime)?;
+    let local: DateTime = normalized
+        .parse()
+        .map_err(|_| FieldError::InvalidDateTime)?;
     // Reject what jiff would silently accept but a person did not mean (e.g. an offset-less "24:00").
     tz.to_ambiguous_timestamp(local)
         .compatible()
@@ -267,7 +322,11 @@ pub fn parse_datetime(s: &str, tz: &TimeZone) -> Result<Timestamp, FieldError> {
 /// A time of day `HH:MM` or `HH:MM:SS`.
 pub fn parse_time(s: &str) -> Result<Time, FieldError> {
     let parts: Vec<&str> = s.trim().split(':').collect();
-    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2 || !p.chars().all(|c| c.is_ascii_digit())) {
+    if !(2..=3).contains(&parts.len())
+        || parts
+            .iter()
+            .any(|p| p.len() != 2 || !p.chars().all(|c| c.is_ascii_digit()))
+    {
         return Err(FieldError::InvalidTime);
     }
     let h: i8 = parts[0].parse().map_err(|_| FieldError::InvalidTime)?;
@@ -278,10 +337,16 @@ pub fn parse_time(s: &str) -> Result<Time, FieldError> {
 
 /// A practical e-mail check: one `@`, a non-empty local part, a dotted domain, no spaces.
 pub fn is_email(s: &str) -> bool {
-    if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')) {
+    if s.len() > 254
+        || s.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')
+        })
+    {
         return false;
     }
-    let Some((local, domain)) = s.rsplit_once('@') else { return false };
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && local.len() <= 64
         && !local.contains('@')
@@ -289,12 +354,16 @@ pub fn is_email(s: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
 }
 
 /// A web address: `http(s)://` or `ftp://` or a bare host with a dot; no spaces.
 pub fn is_url(s: &str) -> bool {
-    if s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"')) {
+    if s.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
+    {
         return false;
     }
     let lower = s.to_lowercase();
@@ -320,9 +389,21 @@ mod tests {
     fn dates_are_strict() {
         assert_eq!(parse_date("2024-03-05").unwrap().to_string(), "2024-03-05");
         assert_eq!(parse_date("2024/3/5").unwrap().to_string(), "2024-03-05");
-        assert_eq!(parse_date("2024年3月5日").unwrap().to_string(), "2024-03-05");
+        assert_eq!(
+            parse_date("2024年3月5日").unwrap().to_string(),
+            "2024-03-05"
+        );
         assert_eq!(parse_date("2024.03.05").unwrap().to_string(), "2024-03-05");
-        for bad in ["2024-02-30", "2023-02-29", "2024-13-01", "24-03-05", "2024-03", "tomorrow", "2024-03-05x", "0000-01-01"] {
+        for bad in [
+            "2024-02-30",
+            "2023-02-29",
+            "2024-13-01",
+            "24-03-05",
+            "2024-03",
+            "tomorrow",
+            "2024-03-05x",
+            "0000-01-01",
+        ] {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
         assert!(parse_date("2024-02-29").is_ok());
@@ -330,7 +411,8 @@ mod tests {
 
     #[test]
     fn datetimes_take_offsets_or_the_local_zone() {
-        let shanghai = TimeZone::get("Asia/Shanghai").unwrap_or(TimeZone::fixed(jiff::tz::offset(8)));
+        let shanghai =
+            TimeZone::get("Asia/Shanghai").unwrap_or(TimeZone::fixed(jiff::tz::offset(8)));
         let t = parse_datetime("2024-03-05 09:30", &shanghai).unwrap();
         assert_eq!(crate::value::format_timestamp(t), "2024-03-05T01:30:00Z");
         let t = parse_datetime("2024-03-05T09:30:00+08:00", &TimeZone::UTC).unwrap();
@@ -346,11 +428,17 @@ mod tests {
         assert_eq!(parse_scaled("-0.01", 2, false), Ok(-1));
         assert_eq!(parse_scaled("45%", 2, true), Ok(4_500));
         assert_eq!(parse_scaled("0.1", 2, false), Ok(10));
-        assert_eq!(parse_scaled("1.005", 2, false), Err(FieldError::TooManyDecimals { scale: 2 }));
+        assert_eq!(
+            parse_scaled("1.005", 2, false),
+            Err(FieldError::TooManyDecimals { scale: 2 })
+        );
         assert_eq!(parse_scaled("1.500", 2, false), Ok(150));
         assert_eq!(parse_scaled("abc", 2, false), Err(FieldError::NotANumber));
         assert_eq!(parse_scaled("1e5", 2, false), Err(FieldError::NotANumber));
-        assert_eq!(parse_scaled("99999999999999999999", 2, false), Err(FieldError::OutOfRange));
+        assert_eq!(
+            parse_scaled("99999999999999999999", 2, false),
+            Err(FieldError::OutOfRange)
+        );
     }
 
     #[test]
@@ -358,7 +446,10 @@ mod tests {
         assert_eq!(parse_integer("1,200"), Ok(1200));
         assert_eq!(parse_integer("12.0"), Ok(12));
         assert_eq!(parse_integer("12.5"), Err(FieldError::NotAnInteger));
-        assert_eq!(parse_integer("99999999999999999999"), Err(FieldError::OutOfRange));
+        assert_eq!(
+            parse_integer("99999999999999999999"),
+            Err(FieldError::OutOfRange)
+        );
     }
 
     #[test]

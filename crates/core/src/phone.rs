@@ -24,7 +24,11 @@ pub fn normalize(raw: &str) -> String {
         };
     }
     let ext: String = ext.chars().filter(|c| c.is_ascii_digit()).collect();
-    if ext.is_empty() { digits } else { format!("{digits}x{ext}") }
+    if ext.is_empty() {
+        digits
+    } else {
+        format!("{digits}x{ext}")
+    }
 }
 
 fn split_extension(s: &str) -> (&str, &str) {
@@ -45,7 +49,9 @@ pub fn is_valid(raw: &str) -> bool {
     let main_ok = main
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/'));
-    let ext_ok = ext.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '.');
+    let ext_ok = ext
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == ' ' || c == '.');
     (3..=20).contains(&digits) && main_ok && ext_ok && ext.len() <= 10
 }
 
@@ -57,7 +63,14 @@ mod tests {
     #[test]
     fn chinese_mobile_formats_match() {
         let n = normalize("13800138000");
-        for f in ["+86 138 0013 8000", "138-0013-8000", "8613800138000", "138 0013 8000", "0086 13800138000", "+86-138-0013-8000"] {
+        for f in [
+            "+86 138 0013 8000",
+            "138-0013-8000",
+            "8613800138000",
+            "138 0013 8000",
+            "0086 13800138000",
+            "+86-138-0013-8000",
+        ] {
             assert_eq!(normalize(f), n, "{f}");
         }
     }

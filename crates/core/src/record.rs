@@ -46,7 +46,10 @@ pub fn validate_input(
             errors.add(name, FieldError::ReadOnly);
             continue;
         }
-        let ctx = ParseContext { picklist: registry.picklist_of(field), tz };
+        let ctx = ParseContext {
+            picklist: registry.picklist_of(field),
+            tz,
+        };
         match parse_json(field, raw, &ctx) {
             Ok(v) => {
                 values.insert(name.clone(), v);
@@ -60,12 +63,18 @@ pub fn validate_input(
                 continue;
             }
             if let Some(default) = &field.default {
-                let ctx = ParseContext { picklist: registry.picklist_of(field), tz };
+                let ctx = ParseContext {
+                    picklist: registry.picklist_of(field),
+                    tz,
+                };
                 match parse_text(field, default, &ctx) {
                     Ok(v) => {
                         values.insert(field.name.clone(), v);
                     }
-                    Err(e) => errors.add(&field.name, FieldError::Other(format!("default value is invalid: {e}"))),
+                    Err(e) => errors.add(
+                        &field.name,
+                        FieldError::Other(format!("default value is invalid: {e}")),
+                    ),
                 }
             }
         }
@@ -86,7 +95,8 @@ pub fn validate_input(
 }
 
 fn is_cjk_text(s: &str) -> bool {
-    s.chars().any(|c| ('\u{3400}'..='\u{9FFF}').contains(&c) || ('\u{20000}'..='\u{3134F}').contains(&c))
+    s.chars()
+        .any(|c| ('\u{3400}'..='\u{9FFF}').contains(&c) || ('\u{20000}'..='\u{3134F}').contains(&c))
 }
 
 /// The record's display label from its label fields. Person names are written
@@ -99,7 +109,10 @@ pub fn display_label(module: &ModuleDef, values: &FieldValues) -> String {
             .map(|(f, v)| v.to_text(f))
             .unwrap_or_default()
     };
-    let person = module.label_fields.iter().any(|f| f == "lastname" || f == "last_name");
+    let person = module
+        .label_fields
+        .iter()
+        .any(|f| f == "lastname" || f == "last_name");
     if person {
         let (last_name, first_name) = if module.field("lastname").is_some() {
             (text("lastname"), text("firstname"))
@@ -149,23 +162,49 @@ mod tests {
     fn create_checks_mandatory_and_types() {
         let reg = Registry::builtin().unwrap();
         let m = reg.module("Opportunities").unwrap();
-        let e = validate_input(&reg, m, &input(json!({"amount":"abc","bogus":1,"potential_no":"X"})), Mode::Create, &TimeZone::UTC, false)
-            .unwrap_err();
+        let e = validate_input(
+            &reg,
+            m,
+            &input(json!({"amount":"abc","bogus":1,"potential_no":"X"})),
+            Mode::Create,
+            &TimeZone::UTC,
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.0.get("amount"), Some(&FieldError::NotANumber));
         assert_eq!(e.0.get("bogus"), Some(&FieldError::UnknownField));
         assert_eq!(e.0.get("potential_no"), Some(&FieldError::ReadOnly));
         assert_eq!(e.0.get("potentialname"), Some(&FieldError::Required));
         assert_eq!(e.0.get("closingdate"), Some(&FieldError::Required));
-        assert!(!e.0.contains_key("sales_stage"), "sales_stage has a default");
+        assert!(
+            !e.0.contains_key("sales_stage"),
+            "sales_stage has a default"
+        );
     }
 
     #[test]
     fn update_checks_only_given_fields() {
         let reg = Registry::builtin().unwrap();
         let m = reg.module("Leads").unwrap();
-        let v = validate_input(&reg, m, &input(json!({"company":"华为"})), Mode::Update, &TimeZone::UTC, false).unwrap();
+        let v = validate_input(
+            &reg,
+            m,
+            &input(json!({"company":"华为"})),
+            Mode::Update,
+            &TimeZone::UTC,
+            false,
+        )
+        .unwrap();
         assert_eq!(v.len(), 1);
-        let e = validate_input(&reg, m, &input(json!({"lastname":"  "})), Mode::Update, &TimeZone::UTC, false).unwrap_err();
+        let e = validate_input(
+            &reg,
+            m,
+            &input(json!({"lastname":"  "})),
+            Mode::Update,
+            &TimeZone::UTC,
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.0.get("lastname"), Some(&FieldError::Required));
     }
 

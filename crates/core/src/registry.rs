@@ -15,13 +15,17 @@ const BUILTIN_MODULES: [(&str, &str); 5] = [
     ("accounts.toml", include_str!("../modules/accounts.toml")),
     ("contacts.toml", include_str!("../modules/contacts.toml")),
     ("leads.toml", include_str!("../modules/leads.toml")),
-    ("opportunities.toml", include_str!("../modules/opportunities.toml")),
+    (
+        "opportunities.toml",
+        include_str!("../modules/opportunities.toml"),
+    ),
     ("users.toml", include_str!("../modules/users.toml")),
 ];
 const BUILTIN_PICKLISTS: &str = include_str!("../modules/picklists.toml");
 
 /// Names a custom field may not take: system columns of every module table.
-pub const RESERVED_COLUMNS: [&str; 6] = ["id", "version", "label", "deleted_at", "module", "owner_id"];
+pub const RESERVED_COLUMNS: [&str; 6] =
+    ["id", "version", "label", "deleted_at", "module", "owner_id"];
 
 /// A custom field as an admin asks for it (API, CLI), before it is checked.
 #[derive(Clone, Debug, Deserialize)]
@@ -102,10 +106,12 @@ impl Registry {
             if module.entity {
                 add_system_fields(&mut module);
             }
-            registry.check_module(&module).map_err(|message| MetaError::BadDefinition {
-                file: file.into(),
-                message,
-            })?;
+            registry
+                .check_module(&module)
+                .map_err(|message| MetaError::BadDefinition {
+                    file: file.into(),
+                    message,
+                })?;
             registry.modules.insert(module.name.clone(), module);
         }
         Ok(registry)
@@ -118,12 +124,19 @@ impl Registry {
                 return Err(format!("field `{}` is defined twice", f.name));
             }
             if !module.blocks.iter().any(|b| b.name == f.block) {
-                return Err(format!("field `{}` names unknown block `{}`", f.name, f.block));
+                return Err(format!(
+                    "field `{}` names unknown block `{}`",
+                    f.name, f.block
+                ));
             }
             if matches!(f.field_type, FieldType::Picklist | FieldType::Multipicklist)
                 && !self.picklists.contains_key(f.picklist_name())
             {
-                return Err(format!("field `{}` names unknown picklist `{}`", f.name, f.picklist_name()));
+                return Err(format!(
+                    "field `{}` names unknown picklist `{}`",
+                    f.name,
+                    f.picklist_name()
+                ));
             }
         }
         for l in &module.label_fields {
@@ -180,7 +193,9 @@ impl Registry {
     ) -> Result<(FieldDef, Option<PicklistDef>), MetaError> {
         let m = self.module(module)?;
         if !m.entity {
-            return Err(MetaError::Invalid(format!("module `{module}` does not take custom fields")));
+            return Err(MetaError::Invalid(format!(
+                "module `{module}` does not take custom fields"
+            )));
         }
         if !valid_field_name(&new.name) || RESERVED_COLUMNS.contains(&new.name.as_str()) {
             return Err(MetaError::BadFieldName(new.name.clone()));
@@ -192,7 +207,9 @@ impl Registry {
             .filter(|t| !matches!(t, FieldType::AutoNumber | FieldType::Owner))
             .ok_or_else(|| MetaError::BadCustomType(new.field_type.clone()))?;
         if new.label.en.trim().is_empty() || new.label.zh.trim().is_empty() {
-            return Err(MetaError::Invalid("a custom field needs a label in both en and zh-CN".into()));
+            return Err(MetaError::Invalid(
+                "a custom field needs a label in both en and zh-CN".into(),
+            ));
         }
         let block = match &new.block {
             Some(b) if m.blocks.iter().any(|x| &x.name == b) => b.clone(),
@@ -209,7 +226,9 @@ impl Registry {
         match field_type {
             FieldType::Picklist | FieldType::Multipicklist => {
                 if new.values.is_empty() {
-                    return Err(MetaError::Invalid("a picklist field needs at least one value".into()));
+                    return Err(MetaError::Invalid(
+                        "a picklist field needs at least one value".into(),
+                    ));
                 }
                 let name = format!("{}.{}", m.name, new.name);
                 let mut values = Vec::new();
@@ -220,10 +239,17 @@ impl Registry {
                             (value.trim().to_string(), labels.clone())
                         }
                     };
-                    if value.is_empty() || values.iter().any(|x: &crate::meta::PicklistValueDef| x.value == value) {
-                        return Err(MetaError::Invalid(format!("picklist value `{value}` is empty or repeated")));
+                    if value.is_empty()
+                        || values
+                            .iter()
+                            .any(|x: &crate::meta::PicklistValueDef| x.value == value)
+                    {
+                        return Err(MetaError::Invalid(format!(
+                            "picklist value `{value}` is empty or repeated"
+                        )));
                     }
-                    let labels = labels.unwrap_or_else(|| Labels::new(value.clone(), value.clone()));
+                    let labels =
+                        labels.unwrap_or_else(|| Labels::new(value.clone(), value.clone()));
                     values.push(crate::meta::PicklistValueDef {
                         value,
                         labels,
@@ -237,18 +263,29 @@ impl Registry {
             }
             FieldType::Reference => {
                 if new.targets.is_empty() {
-                    return Err(MetaError::Invalid("a reference field needs at least one target module".into()));
+                    return Err(MetaError::Invalid(
+                        "a reference field needs at least one target module".into(),
+                    ));
                 }
                 for t in &new.targets {
                     let target = self.module(t)?;
                     if !target.entity {
-                        return Err(MetaError::Invalid(format!("`{t}` cannot be a reference target")));
+                        return Err(MetaError::Invalid(format!(
+                            "`{t}` cannot be a reference target"
+                        )));
                     }
                 }
             }
             _ => {}
         }
-        let sequence = m.fields.iter().filter(|f| f.block == block).map(|f| f.sequence).max().unwrap_or(0) + 1;
+        let sequence = m
+            .fields
+            .iter()
+            .filter(|f| f.block == block)
+            .map(|f| f.sequence)
+            .max()
+            .unwrap_or(0)
+            + 1;
         let field = FieldDef {
             name: new.name.clone(),
             field_type,
@@ -259,7 +296,11 @@ impl Registry {
             unique: new.unique,
             default: new.default.clone(),
             picklist: picklist_name,
-            targets: if field_type == FieldType::Reference { new.targets.clone() } else { Vec::new() },
+            targets: if field_type == FieldType::Reference {
+                new.targets.clone()
+            } else {
+                Vec::new()
+            },
             max_length: new.max_length,
             scale: new.scale,
             searchable: new.searchable,
@@ -272,7 +313,12 @@ impl Registry {
     }
 
     /// Adds a custom field (already planned and persisted) to its module.
-    pub fn add_custom_field(&mut self, module: &str, field: FieldDef, picklist: Option<PicklistDef>) -> Result<(), MetaError> {
+    pub fn add_custom_field(
+        &mut self,
+        module: &str,
+        field: FieldDef,
+        picklist: Option<PicklistDef>,
+    ) -> Result<(), MetaError> {
         let m = self
             .modules
             .get_mut(module)
@@ -293,12 +339,21 @@ pub fn valid_field_name(name: &str) -> bool {
     let len = name.len();
     (2..=40).contains(&len)
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !name.contains("__")
         && !name.ends_with('_')
 }
 
-fn system_field(name: &str, field_type: FieldType, en: &str, zh: &str, block: &str, sequence: u32) -> FieldDef {
+fn system_field(
+    name: &str,
+    field_type: FieldType,
+    en: &str,
+    zh: &str,
+    block: &str,
+    sequence: u32,
+) -> FieldDef {
     FieldDef {
         name: name.into(),
         field_type,
@@ -322,7 +377,11 @@ fn system_field(name: &str, field_type: FieldType, en: &str, zh: &str, block: &s
 
 /// Adds the fields every entity module has: record number, owner, who and when.
 fn add_system_fields(module: &mut ModuleDef) {
-    let main = module.blocks.first().map(|b| b.name.clone()).unwrap_or_default();
+    let main = module
+        .blocks
+        .first()
+        .map(|b| b.name.clone())
+        .unwrap_or_default();
     if !module.blocks.iter().any(|b| b.name == "system_information") {
         module.blocks.push(BlockDef {
             name: "system_information".into(),
@@ -330,10 +389,24 @@ fn add_system_fields(module: &mut ModuleDef) {
         });
     }
     let sys = "system_information";
-    let mut number = system_field(&module.number_field, FieldType::AutoNumber, "Record Number", "编号", &main, 0);
+    let mut number = system_field(
+        &module.number_field,
+        FieldType::AutoNumber,
+        "Record Number",
+        "编号",
+        &main,
+        0,
+    );
     number.searchable = true;
     number.max_length = Some(40);
-    let mut owner = system_field("assigned_user_id", FieldType::Owner, "Assigned To", "负责人", &main, 900);
+    let mut owner = system_field(
+        "assigned_user_id",
+        FieldType::Owner,
+        "Assigned To",
+        "负责人",
+        &main,
+        900,
+    );
     owner.readonly = false;
     owner.mandatory = true;
     owner.list_column = true;
@@ -341,13 +414,41 @@ fn add_system_fields(module: &mut ModuleDef) {
     let mut tags = system_field("tags", FieldType::Tags, "Tags", "标签", sys, 6);
     tags.readonly = false;
     tags.searchable = true;
-    let mut modifiedby = system_field("modifiedby", FieldType::Owner, "Last Modified By", "最后修改人", sys, 4);
+    let mut modifiedby = system_field(
+        "modifiedby",
+        FieldType::Owner,
+        "Last Modified By",
+        "最后修改人",
+        sys,
+        4,
+    );
     modifiedby.targets = vec!["Users".into()];
-    let mut createdby = system_field("created_user_id", FieldType::Owner, "Created By", "创建人", sys, 3);
+    let mut createdby = system_field(
+        "created_user_id",
+        FieldType::Owner,
+        "Created By",
+        "创建人",
+        sys,
+        3,
+    );
     createdby.targets = vec!["Users".into()];
     let mut fields = vec![number, owner];
-    fields.push(system_field("createdtime", FieldType::Datetime, "Created Time", "创建时间", sys, 1));
-    fields.push(system_field("modifiedtime", FieldType::Datetime, "Modified Time", "修改时间", sys, 2));
+    fields.push(system_field(
+        "createdtime",
+        FieldType::Datetime,
+        "Created Time",
+        "创建时间",
+        sys,
+        1,
+    ));
+    fields.push(system_field(
+        "modifiedtime",
+        FieldType::Datetime,
+        "Modified Time",
+        "修改时间",
+        sys,
+        2,
+    ));
     fields.push(createdby);
     fields.push(modifiedby);
     let mut source = system_field("source", FieldType::Text, "Source", "来源", sys, 5);
@@ -366,7 +467,13 @@ mod tests {
         let r = Registry::builtin().expect("built-in definitions load");
         for name in ["Accounts", "Contacts", "Leads", "Opportunities"] {
             let m = r.module(name).expect("module exists");
-            for f in ["assigned_user_id", "createdtime", "modifiedtime", "modifiedby", "tags"] {
+            for f in [
+                "assigned_user_id",
+                "createdtime",
+                "modifiedtime",
+                "modifiedby",
+                "tags",
+            ] {
                 assert!(m.field(f).is_some(), "{name} lacks {f}");
             }
             assert!(m.field(&m.number_field).is_some());
@@ -382,20 +489,67 @@ mod tests {
         let values: Vec<_> = stages.values.iter().map(|v| v.value.as_str()).collect();
         assert_eq!(
             values,
-            ["Prospecting", "Qualification", "Needs Analysis", "Proposal", "Bidding", "Negotiation", "Closed Won", "Closed Lost"]
+            [
+                "Prospecting",
+                "Qualification",
+                "Needs Analysis",
+                "Proposal",
+                "Bidding",
+                "Negotiation",
+                "Closed Won",
+                "Closed Lost"
+            ]
         );
         assert_eq!(stages.resolve("赢单").unwrap().value, "Closed Won");
-        assert_eq!(stages.resolve("closed lost").unwrap().kind, Some(crate::meta::StageKind::Lost));
+        assert_eq!(
+            stages.resolve("closed lost").unwrap().kind,
+            Some(crate::meta::StageKind::Lost)
+        );
     }
 
     #[test]
     fn chinese_picklist_labels_resolve_to_vtiger_values() {
         let r = Registry::builtin().unwrap();
-        assert_eq!(r.picklist("leadsource").unwrap().resolve("陌生电话").unwrap().value, "Cold Call");
-        assert_eq!(r.picklist("leadstatus").unwrap().resolve("垃圾线索").unwrap().value, "Junk Lead");
-        assert_eq!(r.picklist("accounttype").unwrap().resolve("潜在客户").unwrap().value, "Prospect");
-        assert_eq!(r.picklist("rating").unwrap().resolve("项目取消").unwrap().value, "Project Cancelled");
-        assert_eq!(r.picklist("industry").unwrap().resolve("科技").unwrap().value, "Technology");
+        assert_eq!(
+            r.picklist("leadsource")
+                .unwrap()
+                .resolve("陌生电话")
+                .unwrap()
+                .value,
+            "Cold Call"
+        );
+        assert_eq!(
+            r.picklist("leadstatus")
+                .unwrap()
+                .resolve("垃圾线索")
+                .unwrap()
+                .value,
+            "Junk Lead"
+        );
+        assert_eq!(
+            r.picklist("accounttype")
+                .unwrap()
+                .resolve("潜在客户")
+                .unwrap()
+                .value,
+            "Prospect"
+        );
+        assert_eq!(
+            r.picklist("rating")
+                .unwrap()
+                .resolve("项目取消")
+                .unwrap()
+                .value,
+            "Project Cancelled"
+        );
+        assert_eq!(
+            r.picklist("industry")
+                .unwrap()
+                .resolve("科技")
+                .unwrap()
+                .value,
+            "Technology"
+        );
     }
 
     #[test]
@@ -417,9 +571,21 @@ mod tests {
             help: None,
         };
         assert!(r.plan_custom_field("Leads", &new).is_ok());
-        for bad in ["Region", "x", "a__b", "1abc", "version", "lastname", "drop table", "a-b"] {
+        for bad in [
+            "Region",
+            "x",
+            "a__b",
+            "1abc",
+            "version",
+            "lastname",
+            "drop table",
+            "a-b",
+        ] {
             new.name = bad.into();
-            assert!(r.plan_custom_field("Leads", &new).is_err(), "{bad} accepted");
+            assert!(
+                r.plan_custom_field("Leads", &new).is_err(),
+                "{bad} accepted"
+            );
         }
     }
 }

@@ -62,7 +62,9 @@ impl Value {
             Value::Date(d) => Stored::Text(d.to_string()),
             Value::DateTime(t) => Stored::Int(t.as_millisecond()),
             Value::Time(t) => Stored::Text(format_time(*t)),
-            Value::List(v) => Stored::Text(serde_json::to_string(v).unwrap_or_else(|_| "[]".into())),
+            Value::List(v) => {
+                Stored::Text(serde_json::to_string(v).unwrap_or_else(|_| "[]".into()))
+            }
         }
     }
 
@@ -81,14 +83,20 @@ impl Value {
         match (t, stored) {
             (_, Stored::Null) => Value::Null,
             (FieldType::Integer, Stored::Int(i)) => Value::Int(i),
-            (FieldType::Decimal | FieldType::Currency | FieldType::Percent, Stored::Int(i)) => Value::Scaled(i),
-            (FieldType::Boolean, Stored::Int(i)) => Value::Bool(i != 0),
-            (FieldType::Datetime, Stored::Int(i)) => {
-                Timestamp::from_millisecond(i).map(Value::DateTime).unwrap_or(Value::Null)
+            (FieldType::Decimal | FieldType::Currency | FieldType::Percent, Stored::Int(i)) => {
+                Value::Scaled(i)
             }
+            (FieldType::Boolean, Stored::Int(i)) => Value::Bool(i != 0),
+            (FieldType::Datetime, Stored::Int(i)) => Timestamp::from_millisecond(i)
+                .map(Value::DateTime)
+                .unwrap_or(Value::Null),
             (FieldType::Reference | FieldType::Owner, Stored::Int(i)) => Value::Id(i),
-            (FieldType::Date, Stored::Text(s)) => s.parse::<Date>().map(Value::Date).unwrap_or(Value::Null),
-            (FieldType::Time, Stored::Text(s)) => s.parse::<Time>().map(Value::Time).unwrap_or(Value::Null),
+            (FieldType::Date, Stored::Text(s)) => {
+                s.parse::<Date>().map(Value::Date).unwrap_or(Value::Null)
+            }
+            (FieldType::Time, Stored::Text(s)) => {
+                s.parse::<Time>().map(Value::Time).unwrap_or(Value::Null)
+            }
             (FieldType::Multipicklist | FieldType::Tags, Stored::Text(s)) => {
                 Value::List(serde_json::from_str(&s).unwrap_or_default())
             }
@@ -139,7 +147,12 @@ pub fn format_scaled(units: i64, scale: u32) -> String {
     let u = i128::from(units);
     let sign = if u < 0 { "-" } else { "" };
     let abs = u.abs();
-    format!("{sign}{}.{:0width$}", abs / factor, abs % factor, width = scale as usize)
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / factor,
+        abs % factor,
+        width = scale as usize
+    )
 }
 
 /// RFC 3339 in UTC with second precision (milliseconds when present).

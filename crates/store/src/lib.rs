@@ -1,1 +1,34 @@
-//! placeholder
+//! Sable's storage on SQLite and PostgreSQL: migrations, module tables, the record
+//! service (the one write path), reads with visibility, history, search, users and tokens.
+//!
+//! Nothing outside this crate writes records: the write functions are private and
+//! reachable only through [`RecordService`], which validates, checks permission and
+//! writes record, history, search tokens and an outbox event in one transaction.
+#![forbid(unsafe_code)]
+
+pub mod actor;
+pub mod db;
+pub mod error;
+mod filter_sql;
+pub mod meta_store;
+mod read;
+pub mod record;
+pub mod schema;
+mod search;
+pub mod service;
+pub mod sql;
+pub mod store;
+pub mod testing;
+pub mod users;
+
+pub use actor::Actor;
+pub use db::Db;
+pub use error::{Conflict, StoreError, StoreResult};
+pub use record::{HistoryEntry, Page, Query, Record, SearchHit, SortKey};
+pub use service::RecordService;
+pub use store::Store;
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}

@@ -1,0 +1,64 @@
+//! The store's error type: what went wrong, in terms the edge can turn into a response.
+
+use sable_core::ValidationErrors;
+use sable_core::filter::FilterError;
+use sable_core::meta::MetaError;
+use serde::Serialize;
+
+/// One field changed by someone else since the version an edit was based on.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChangeSince {
+    pub version: i64,
+    pub field: String,
+    pub old: serde_json::Value,
+    pub new: serde_json::Value,
+    pub actor_id: Option<i64>,
+    pub actor: Option<String>,
+    pub at: String,
+}
+
+/// Why a write was refused because of another write.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Conflict {
+    /// The edit was based on an old version; `changes` says who changed what since.
+    StaleVersion {
+        current_version: i64,
+        changes: Vec<ChangeSince>,
+    },
+    /// The record is already in that state (e.g. restoring a live record).
+    State(String),
+}
+
+/// Everything a store call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{module} record {id} not found")]
+    NotFound { module: String, id: i64 },
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    #[error("invalid input: {0}")]
+    Invalid(#[from] ValidationErrors),
+    #[error("{0}")]
+    BadFilter(#[from] FilterError),
+    #[error("{0}")]
+    Meta(#[from] MetaError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("conflict")]
+    Conflict(Conflict),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl StoreError {
+    /// Shorthand for a not-found error.
+    pub fn not_found(module: &str, id: i64) -> StoreError {
+        StoreError::NotFound {
+            module: module.to_string(),
+            id,
+        }
+    }
+}
+
+/// Results of store calls.
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,254 @@
+//! Schema: the fixed migrations, and module tables generated from metadata.
+//!
+//! Fixed tables are plain SQL files, one folder per database, applied once each and
+//! recorded in `schema_migrations`. Module tables (`m_<table>`) follow the module
+//! definitions: created when missing, and given any column a definition has gained.
+//! Custom fields add their column in the same transaction that records them.
+
+use anyhow::Context;
+use sable_core::Registry;
+use sable_core::meta::{FieldDef, ModuleDef, Storage};
+
+use crate::db::{Db, Tx};
+use crate::sql::{Dialect, is_safe_ident};
+
+struct Migration {
+    version: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// The migrations, oldest first. A file is never edited once merged; add a new one.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: "20261203000000_create_core_tables",
+    sqlite: include_str!("../migrations/sqlite/20261203000000_create_core_tables.sql"),
+    postgres: include_str!("../migrations/postgres/20261203000000_create_core_tables.sql"),
+}];
+
+/// Names of the embedded migrations, for the parity test.
+pub fn migration_versions() -> Vec<&'static str> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
+}
+
+/// Serialises schema changes between processes sharing one PostgreSQL.
+async fn lock_schema(tx: &mut Tx) -> anyhow::Result<()> {
+    if tx.dialect() == Dialect::Postgres {
+        let mut q = tx.sql();
+        q.push("SELECT pg_advisory_xact_lock(")
+            .bind(734_201_i64)
+            .push(")");
+        tx.execute(&q).await.context("taking the schema lock")?;
+    }
+    Ok(())
+}
+
+/// Applies pending migrations and brings module tables up to date. Returns the number
+/// of migrations applied.
+pub async fn migrate(db: &Db, registry: &Registry) -> anyhow::Result<usize> {
+    let mut tx = db.begin().await?;
+    lock_schema(&mut tx).await?;
+    tx.execute_script(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .await
+    .context("creating schema_migrations")?;
+    let applied: Vec<String> = tx
+        .fetch_all(tx.sql().push("SELECT version FROM schema_migrations"))
+        .await?
+        .iter()
+        .map(|r| r.text("version"))
+        .collect::<anyhow::Result<_>>()?;
+    let mut count = 0;
+    for m in MIGRATIONS {
+        if applied.iter().any(|v| v == m.version) {
+            continue;
+        }
+        let script = match tx.dialect() {
+            Dialect::Sqlite => m.sqlite,
+            Dialect::Postgres => m.postgres,
+        };
+        tx.execute_script(script)
+            .await
+            .with_context(|| format!("applying migration {}", m.version))?;
+        let mut q = tx.sql();
+        q.push("INSERT INTO schema_migrations (version, applied_at) VALUES (")
+            .bind(m.version)
+            .push(", ")
+            .bind(crate::now_ms())
+            .push(")");
+        tx.execute(&q).await?;
+        count += 1;
+    }
+    for module in registry.entity_modules() {
+        ensure_module_table(&mut tx, module).await?;
+    }
+    tx.commit().await?;
+    Ok(count)
+}
+
+fn column_type(dialect: Dialect, storage: Storage) -> &'static str {
+    match (dialect, storage) {
+        (Dialect::Sqlite, Storage::Int) => "INTEGER",
+        (Dialect::Postgres, Storage::Int) => "BIGINT",
+        (Dialect::Sqlite, Storage::Text) => "TEXT",
+        // Byte order on both databases: SQLite's default, so the same query sorts alike.
+        (Dialect::Postgres, Storage::Text) => "TEXT COLLATE \"C\"",
+    }
+}
+
+/// The table of a module.
+pub fn table_name(module: &ModuleDef) -> String {
+    format!("m_{}", module.table)
+}
+
+/// The columns a field needs: its own, and a match-key column for email and phone.
+pub fn field_columns(field: &FieldDef) -> Vec<(String, Storage)> {
+    let mut cols = vec![(field.name.clone(), field.field_type.storage())];
+    if let Some(m) = field.match_column() {
+        cols.push((m, Storage::Text));
+    }
+    cols
+}
+
+async fn existing_columns(tx: &mut Tx, table: &str) -> anyhow::Result<Vec<String>> {
+    let mut q = tx.sql();
+    match tx.dialect() {
+        Dialect::Sqlite => q.push("SELECT name FROM pragma_table_info(").bind(table).push(")"),
+        Dialect::Postgres => q
+            .push("SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ")
+            .bind(table),
+    };
+    tx.fetch_all(&q)
+        .await?
+        .iter()
+        .map(|r| r.text("name"))
+        .collect()
+}
+
+/// Creates a module's table if missing and adds columns for fields it lacks.
+pub async fn ensure_module_table(tx: &mut Tx, module: &ModuleDef) -> anyhow::Result<()> {
+    let table = table_name(module);
+    anyhow::ensure!(is_safe_ident(&table), "unsafe table name {table}");
+    let dialect = tx.dialect();
+    let existing = existing_columns(tx, &table).await?;
+    if existing.is_empty() {
+        let int = column_type(dialect, Storage::Int);
+        let mut ddl = format!(
+            "CREATE TABLE \"{table}\" (\"id\" {int} PRIMARY KEY REFERENCES records (id), \"version\" {int} NOT NULL, \"label\" TEXT NOT NULL DEFAULT '', \"deleted_at\" {int}"
+        );
+        for field in &module.fields {
+            for (col, storage) in field_columns(field) {
+                anyhow::ensure!(is_safe_ident(&col), "unsafe column name {col}");
+                ddl.push_str(&format!(", \"{col}\" {}", column_type(dialect, storage)));
+            }
+        }
+        ddl.push(')');
+        tx.execute_script(&ddl)
+            .await
+            .with_context(|| format!("creating {table}"))?;
+    } else {
+        for field in &module.fields {
+            for (col, storage) in field_columns(field) {
+                if !existing.contains(&col) {
+                    add_column(tx, &table, &col, storage).await?;
+                }
+            }
+        }
+    }
+    for field in &module.fields {
+        if wants_index(module, field) {
+            create_field_indexes(tx, &table, field).await?;
+        }
+    }
+    create_index(tx, &table, "label").await?;
+    Ok(())
+}
+
+fn wants_index(module: &ModuleDef, f: &FieldDef) -> bool {
+    f.list_column
+        || f.unique
+        || f.field_type.has_match_key()
+        || matches!(
+            f.field_type,
+            sable_core::FieldType::Reference | sable_core::FieldType::Owner
+        )
+        || matches!(f.name.as_str(), "createdtime" | "modifiedtime")
+        || f.name == module.number_field
+}
+
+/// Adds a column (custom field or a built-in field added in a newer version).
+pub async fn add_column(
+    tx: &mut Tx,
+    table: &str,
+    col: &str,
+    storage: Storage,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        is_safe_ident(table) && is_safe_ident(col),
+        "unsafe identifier"
+    );
+    let ddl = format!(
+        "ALTER TABLE \"{table}\" ADD COLUMN \"{col}\" {}",
+        column_type(tx.dialect(), storage)
+    );
+    tx.execute_script(&ddl)
+        .await
+        .with_context(|| format!("adding column {col} to {table}"))
+}
+
+/// Indexes a field's columns among live records, with `id` as the tie-breaker for keyset pages.
+pub async fn create_field_indexes(
+    tx: &mut Tx,
+    table: &str,
+    field: &FieldDef,
+) -> anyhow::Result<()> {
+    for (col, _) in field_columns(field) {
+        create_index(tx, table, &col).await?;
+    }
+    Ok(())
+}
+
+async fn create_index(tx: &mut Tx, table: &str, col: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        is_safe_ident(table) && is_safe_ident(col),
+        "unsafe identifier"
+    );
+    let name = format!("{table}_{col}_idx");
+    let name = if name.len() > 63 {
+        format!("{}_idx", &name[..55])
+    } else {
+        name
+    };
+    let ddl = format!(
+        "CREATE INDEX IF NOT EXISTS \"{name}\" ON \"{table}\" (\"{col}\", \"id\") WHERE \"deleted_at\" IS NULL"
+    );
+    tx.execute_script(&ddl)
+        .await
+        .with_context(|| format!("indexing {table}.{col}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_databases_have_the_same_migrations() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let list = |sub: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(dir.join(sub))
+                .expect("migrations folder")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let sqlite = list("sqlite");
+        assert_eq!(sqlite, list("postgres"));
+        let embedded: Vec<String> = super::migration_versions()
+            .iter()
+            .map(|v| format!("{v}.sql"))
+            .collect();
+        assert_eq!(
+            sqlite, embedded,
+            "every migration file must be embedded in MIGRATIONS"
+        );
+    }
+}

@@ -1,0 +1,792 @@
+//! The record service: the one door through which records are written.
+//!
+//! coerce + validate → permission → one transaction { module row, `records` row,
+//! history, search tokens, outbox event } → commit. UI, API, import, web forms and
+//! workflows all come here; nothing else in Sable writes records.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use sable_core::meta::{FieldDef, FieldType, ModuleDef};
+use sable_core::record::{FieldValues, Mode, display_label, searchable_text, validate_input};
+use sable_core::{FieldError, Registry, ValidationErrors, Value};
+use serde_json::{Map, Value as Json, json};
+
+use crate::actor::Actor;
+use crate::db::Tx;
+use crate::error::{ChangeSince, Conflict, StoreError, StoreResult};
+use crate::read::{self, may_write};
+use crate::record::{HistoryEntry, Page, Query, Record, SearchHit};
+use crate::schema::table_name;
+use crate::sql::Arg;
+use crate::store::Store;
+use crate::{now_ms, search};
+
+/// Reads and writes records on behalf of one actor.
+pub struct RecordService<'a> {
+    store: &'a Store,
+    actor: &'a Actor,
+}
+
+/// What happened to one input of a batch.
+pub type BatchOutcome = Result<i64, ValidationErrors>;
+
+impl<'a> RecordService<'a> {
+    pub(crate) fn new(store: &'a Store, actor: &'a Actor) -> RecordService<'a> {
+        RecordService { store, actor }
+    }
+
+    async fn entity_module(&self, name: &str) -> StoreResult<(Arc<Registry>, ModuleDef)> {
+        let registry = self.store.registry().await?;
+        let module = registry.module(name)?.clone();
+        if !module.entity {
+            return Err(StoreError::BadRequest(format!(
+                "{name} records are managed through their own endpoints"
+            )));
+        }
+        Ok((registry, module))
+    }
+
+    /// One record the actor may see.
+    pub async fn get(&self, module: &str, id: i64) -> StoreResult<Record> {
+        let (_, m) = self.entity_module(module).await?;
+        read::get_record(self.store.db(), self.actor, &m, id, false).await
+    }
+
+    /// One record, also when it is in the recycle bin.
+    pub async fn get_including_deleted(&self, module: &str, id: i64) -> StoreResult<Record> {
+        let (_, m) = self.entity_module(module).await?;
+        read::get_record(self.store.db(), self.actor, &m, id, true).await
+    }
+
+    /// A page of records the actor may see.
+    pub async fn query(&self, module: &str, query: &Query) -> StoreResult<Page> {
+        let (registry, m) = self.entity_module(module).await?;
+        read::query_records(self.store.db(), &registry, self.actor, &m, query).await
+    }
+
+    /// A record's history (the actor must be able to see the record).
+    pub async fn history(&self, module: &str, id: i64) -> StoreResult<Vec<HistoryEntry>> {
+        self.get_including_deleted(module, id).await?;
+        Ok(read::history(self.store.db(), id, None).await?)
+    }
+
+    /// Global search over every module the actor may see.
+    pub async fn search(&self, text: &str, limit: u32) -> StoreResult<Vec<SearchHit>> {
+        let registry = self.store.registry().await?;
+        Ok(search::search(self.store.db(), &registry, self.actor, text, limit).await?)
+    }
+
+    /// Creates a record and returns it as stored.
+    #[tracing::instrument(skip_all, fields(actor = self.actor.user_id, module))]
+    pub async fn create(&self, module: &str, input: &Map<String, Json>) -> StoreResult<Record> {
+        let mut out = self
+            .create_many(module, std::slice::from_ref(input), false)
+            .await?;
+        match out.pop() {
+            Some(Ok(id)) => self.get(module, id).await,
+            Some(Err(e)) => Err(StoreError::Invalid(e)),
+            None => Err(StoreError::Other(anyhow::anyhow!("batch returned nothing"))),
+        }
+    }
+
+    /// Creates many records in one transaction. Each input succeeds or reports its own
+    /// errors; with `all_or_nothing` a single invalid input aborts the batch.
+    pub async fn create_many(
+        &self,
+        module: &str,
+        inputs: &[Map<String, Json>],
+        all_or_nothing: bool,
+    ) -> StoreResult<Vec<BatchOutcome>> {
+        let (registry, m) = self.entity_module(module).await?;
+        let mut parsed: Vec<Result<FieldValues, ValidationErrors>> =
+            Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let mut input = input.clone();
+            if !input.contains_key("assigned_user_id")
+                && let Some(uid) = self.actor.user_ref()
+            {
+                input.insert("assigned_user_id".into(), json!(uid));
+            }
+            parsed.push(validate_input(
+                &registry,
+                &m,
+                &input,
+                Mode::Create,
+                &self.actor.tz,
+                false,
+            ));
+        }
+        if all_or_nothing && let Some(Err(e)) = parsed.iter().find(|p| p.is_err()) {
+            return Err(StoreError::Invalid(e.clone()));
+        }
+        let mut w = self.store.begin_write().await?;
+        let mut checker = DbChecks::default();
+        let mut outcomes = Vec::with_capacity(parsed.len());
+        let valid = parsed.iter().filter(|p| p.is_ok()).count() as i64;
+        let mut number = if valid > 0 {
+            reserve_numbers(&mut w.tx, &m.name, valid).await?
+        } else {
+            0
+        };
+        let now = now_ms();
+        for p in parsed {
+            let mut values = match p {
+                Ok(v) => v,
+                Err(e) => {
+                    outcomes.push(Err(e));
+                    continue;
+                }
+            };
+            let errors = checker.check(&mut w.tx, &m, &values, None).await?;
+            if !errors.is_empty() {
+                if all_or_nothing {
+                    return Err(StoreError::Invalid(errors));
+                }
+                outcomes.push(Err(errors));
+                continue;
+            }
+            if !m.number_field.is_empty() {
+                values.insert(
+                    m.number_field.clone(),
+                    Value::Text(format!("{}{}", m.number_prefix, number)),
+                );
+                number += 1;
+            }
+            let ts = jiff::Timestamp::from_millisecond(now).map_err(|e| anyhow::anyhow!(e))?;
+            values.insert("createdtime".into(), Value::DateTime(ts));
+            values.insert("modifiedtime".into(), Value::DateTime(ts));
+            if let Some(uid) = self.actor.user_ref() {
+                values.insert("created_user_id".into(), Value::Id(uid));
+                values.insert("modifiedby".into(), Value::Id(uid));
+            }
+            values
+                .entry("source".into())
+                .or_insert_with(|| Value::Text("CRM".into()));
+            let id = insert_record(&mut w.tx, &m, &values, now).await?;
+            let changes: Vec<Json> = m
+                .fields
+                .iter()
+                .filter_map(|f| {
+                    values
+                        .get(&f.name)
+                        .map(|v| json!({"field": f.name, "old": null, "new": v.to_json(f)}))
+                })
+                .collect();
+            write_history(
+                &mut w.tx, &m.name, id, "create", 1, self.actor, &changes, now,
+            )
+            .await?;
+            search::index(&mut w.tx, id, &searchable_text(&m, &values), true, now).await?;
+            write_outbox(
+                &mut w.tx,
+                "record.created",
+                &m.name,
+                id,
+                self.actor,
+                json!({"version": 1}),
+                now,
+            )
+            .await?;
+            outcomes.push(Ok(id));
+        }
+        w.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Changes some fields. `expected_version`, when given, must be the current version.
+    #[tracing::instrument(skip_all, fields(actor = self.actor.user_id, module, record_id = id))]
+    pub async fn update(
+        &self,
+        module: &str,
+        id: i64,
+        expected_version: Option<i64>,
+        input: &Map<String, Json>,
+    ) -> StoreResult<Record> {
+        let (registry, m) = self.entity_module(module).await?;
+        let values = validate_input(&registry, &m, input, Mode::Update, &self.actor.tz, false)?;
+        let mut w = self.store.begin_write().await?;
+        let current = self.writable(&mut w.tx, &m, id, false).await?;
+        if let Some(expected) = expected_version
+            && expected != current.version
+        {
+            drop(w);
+            return Err(self.stale(&m, id, expected, current.version).await);
+        }
+        let mut changed: Vec<(&FieldDef, Value)> = Vec::new();
+        for f in &m.fields {
+            if let Some(new) = values.get(&f.name) {
+                let old = current.values.get(&f.name).cloned().unwrap_or(Value::Null);
+                let new = if new.is_empty() {
+                    Value::Null
+                } else {
+                    new.clone()
+                };
+                if old != new {
+                    changed.push((f, new));
+                }
+            }
+        }
+        if changed.is_empty() {
+            drop(w);
+            return self.get(module, id).await;
+        }
+        let changed_values: FieldValues = changed
+            .iter()
+            .map(|(f, v)| (f.name.clone(), v.clone()))
+            .collect();
+        let errors = DbChecks::default()
+            .check(&mut w.tx, &m, &changed_values, Some(id))
+            .await?;
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let now = now_ms();
+        let mut merged = current.values.clone();
+        for (f, v) in &changed {
+            if *v == Value::Null {
+                merged.remove(&f.name);
+            } else {
+                merged.insert(f.name.clone(), v.clone());
+            }
+        }
+        let ts = jiff::Timestamp::from_millisecond(now).map_err(|e| anyhow::anyhow!(e))?;
+        merged.insert("modifiedtime".into(), Value::DateTime(ts));
+        let mut system = vec![("modifiedtime".to_string(), Value::DateTime(ts))];
+        if let Some(uid) = self.actor.user_ref() {
+            merged.insert("modifiedby".into(), Value::Id(uid));
+            system.push(("modifiedby".to_string(), Value::Id(uid)));
+        }
+        let label = display_label(&m, &merged);
+        let new_version = current.version + 1;
+        let mut q = w.tx.sql();
+        q.push("UPDATE ")
+            .ident(&table_name(&m))
+            .push(" SET \"version\" = ")
+            .bind(new_version);
+        q.push(", \"label\" = ").bind(label.clone());
+        for (name, v) in changed
+            .iter()
+            .map(|(f, v)| (f.name.clone(), v.clone()))
+            .chain(system)
+        {
+            let Some(f) = m.field(&name) else { continue };
+            push_assignments(&mut q, f, &v);
+        }
+        q.push(" WHERE \"id\" = ")
+            .bind(id)
+            .push(" AND \"version\" = ")
+            .bind(current.version);
+        if w.tx.execute(&q).await? != 1 {
+            drop(w);
+            return Err(self
+                .stale(&m, id, current.version, current.version + 1)
+                .await);
+        }
+        let owner = match merged.get("assigned_user_id") {
+            Some(Value::Id(o)) => Some(*o),
+            _ => None,
+        };
+        let mut q = w.tx.sql();
+        q.push("UPDATE records SET label = ")
+            .bind(label)
+            .push(", owner_id = ")
+            .bind(owner);
+        q.push(", updated_at = ")
+            .bind(now)
+            .push(" WHERE id = ")
+            .bind(id);
+        w.tx.execute(&q).await?;
+        let changes: Vec<Json> = changed
+            .iter()
+            .map(|(f, new)| {
+                let old = current
+                    .values
+                    .get(&f.name)
+                    .map_or(Json::Null, |v| v.to_json(f));
+                json!({"field": f.name, "old": old, "new": new.to_json(f)})
+            })
+            .collect();
+        write_history(
+            &mut w.tx,
+            &m.name,
+            id,
+            "update",
+            new_version,
+            self.actor,
+            &changes,
+            now,
+        )
+        .await?;
+        if changed.iter().any(|(f, _)| f.searchable) {
+            search::index(&mut w.tx, id, &searchable_text(&m, &merged), false, now).await?;
+        }
+        let fields: Vec<&str> = changed.iter().map(|(f, _)| f.name.as_str()).collect();
+        write_outbox(
+            &mut w.tx,
+            "record.updated",
+            &m.name,
+            id,
+            self.actor,
+            json!({"version": new_version, "changes": changes, "fields": fields}),
+            now,
+        )
+        .await?;
+        w.commit().await?;
+        self.get(module, id).await
+    }
+
+    /// Moves a record to the recycle bin.
+    pub async fn delete(&self, module: &str, id: i64) -> StoreResult<()> {
+        self.set_deleted(module, id, true).await
+    }
+
+    /// Brings a record back from the recycle bin.
+    pub async fn restore(&self, module: &str, id: i64) -> StoreResult<Record> {
+        self.set_deleted(module, id, false).await?;
+        self.get(module, id).await
+    }
+
+    async fn set_deleted(&self, module: &str, id: i64, delete: bool) -> StoreResult<()> {
+        let (_, m) = self.entity_module(module).await?;
+        let mut w = self.store.begin_write().await?;
+        let current = self.writable(&mut w.tx, &m, id, !delete).await?;
+        if current.deleted_at.is_some() == delete {
+            return Err(StoreError::Conflict(Conflict::State(if delete {
+                "the record is already in the recycle bin".into()
+            } else {
+                "the record is not in the recycle bin".into()
+            })));
+        }
+        let now = now_ms();
+        let deleted_at = if delete { Some(now) } else { None };
+        let version = current.version + 1;
+        let mut q = w.tx.sql();
+        q.push("UPDATE ")
+            .ident(&table_name(&m))
+            .push(" SET \"deleted_at\" = ")
+            .bind(deleted_at);
+        q.push(", \"version\" = ")
+            .bind(version)
+            .push(" WHERE \"id\" = ")
+            .bind(id);
+        w.tx.execute(&q).await?;
+        let mut q = w.tx.sql();
+        q.push("UPDATE records SET deleted_at = ")
+            .bind(deleted_at)
+            .push(", updated_at = ")
+            .bind(now)
+            .push(" WHERE id = ")
+            .bind(id);
+        w.tx.execute(&q).await?;
+        let action = if delete { "delete" } else { "restore" };
+        write_history(
+            &mut w.tx,
+            &m.name,
+            id,
+            action,
+            version,
+            self.actor,
+            &[],
+            now,
+        )
+        .await?;
+        let event = if delete {
+            "record.deleted"
+        } else {
+            "record.restored"
+        };
+        write_outbox(
+            &mut w.tx,
+            event,
+            &m.name,
+            id,
+            self.actor,
+            json!({"version": version}),
+            now,
+        )
+        .await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a record from the recycle bin for good (administrators only). History stays.
+    pub async fn purge(&self, module: &str, id: i64) -> StoreResult<()> {
+        if !self.actor.is_admin {
+            return Err(StoreError::Forbidden(
+                "only an administrator may empty the recycle bin".into(),
+            ));
+        }
+        let (_, m) = self.entity_module(module).await?;
+        let mut w = self.store.begin_write().await?;
+        let current = self.writable(&mut w.tx, &m, id, true).await?;
+        if current.deleted_at.is_none() {
+            return Err(StoreError::Conflict(Conflict::State(
+                "delete the record before purging it".into(),
+            )));
+        }
+        let now = now_ms();
+        let mut q = w.tx.sql();
+        q.push("DELETE FROM ")
+            .ident(&table_name(&m))
+            .push(" WHERE \"id\" = ")
+            .bind(id);
+        w.tx.execute(&q).await?;
+        search::unindex(&mut w.tx, id).await?;
+        let mut q = w.tx.sql();
+        q.push("UPDATE records SET label = ")
+            .bind(current.label.clone())
+            .push(", updated_at = ")
+            .bind(now)
+            .push(" WHERE id = ")
+            .bind(id);
+        w.tx.execute(&q).await?;
+        write_history(
+            &mut w.tx,
+            &m.name,
+            id,
+            "purge",
+            current.version + 1,
+            self.actor,
+            &[],
+            now,
+        )
+        .await?;
+        write_outbox(
+            &mut w.tx,
+            "record.purged",
+            &m.name,
+            id,
+            self.actor,
+            json!({}),
+            now,
+        )
+        .await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// The current row, if the actor may see and change it.
+    async fn writable(
+        &self,
+        tx: &mut Tx,
+        m: &ModuleDef,
+        id: i64,
+        include_deleted: bool,
+    ) -> StoreResult<Record> {
+        let current = read::lock_record(tx, m, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found(&m.name, id))?;
+        if current.deleted_at.is_some() && !include_deleted {
+            return Err(StoreError::not_found(&m.name, id));
+        }
+        let owner = match current.values.get("assigned_user_id") {
+            Some(Value::Id(o)) => Some(*o),
+            _ => None,
+        };
+        let visible = self.actor.is_admin
+            || m.sharing != sable_core::Sharing::Private
+            || owner == Some(self.actor.user_id);
+        if !visible {
+            return Err(StoreError::not_found(&m.name, id));
+        }
+        if !may_write(self.actor, m, owner) {
+            return Err(StoreError::Forbidden(format!(
+                "you may read but not change {} {id}",
+                m.name
+            )));
+        }
+        Ok(current)
+    }
+
+    async fn stale(
+        &self,
+        m: &ModuleDef,
+        id: i64,
+        expected: i64,
+        current_version: i64,
+    ) -> StoreError {
+        let history = read::history(self.store.db(), id, Some(expected))
+            .await
+            .unwrap_or_default();
+        let mut changes = Vec::new();
+        for h in history {
+            if let Json::Array(items) = &h.changes {
+                for c in items {
+                    changes.push(ChangeSince {
+                        version: h.version,
+                        field: c
+                            .get("field")
+                            .and_then(Json::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                        old: c.get("old").cloned().unwrap_or(Json::Null),
+                        new: c.get("new").cloned().unwrap_or(Json::Null),
+                        actor_id: h.actor_id,
+                        actor: h.actor.clone(),
+                        at: h.at.clone(),
+                    });
+                }
+            }
+        }
+        let _ = m;
+        StoreError::Conflict(Conflict::StaleVersion {
+            current_version,
+            changes,
+        })
+    }
+}
+
+fn push_assignments(q: &mut crate::sql::Sql, f: &FieldDef, v: &Value) {
+    let int = f.field_type.storage() == sable_core::meta::Storage::Int;
+    q.push(", ")
+        .ident(&f.name)
+        .push(" = ")
+        .bind(Arg::from_stored(&v.to_stored(), int));
+    if let Some(mc) = f.match_column() {
+        q.push(", ")
+            .ident(&mc)
+            .push(" = ")
+            .bind(Arg::from_stored(&v.match_key(), false));
+    }
+}
+
+async fn reserve_numbers(tx: &mut Tx, module: &str, count: i64) -> anyhow::Result<i64> {
+    let now = now_ms();
+    let mut q = tx.sql();
+    q.push("INSERT INTO module_settings (module, next_number, created_at, updated_at) VALUES (")
+        .bind(module)
+        .push(", 1, ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") ON CONFLICT (module) DO NOTHING");
+    tx.execute(&q).await?;
+    let mut q = tx.sql();
+    q.push("UPDATE module_settings SET next_number = next_number + ")
+        .bind(count)
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE module = ")
+        .bind(module)
+        .push(" RETURNING next_number");
+    Ok(tx.fetch_one(&q).await?.int("next_number")? - count)
+}
+
+async fn insert_record(
+    tx: &mut Tx,
+    m: &ModuleDef,
+    values: &FieldValues,
+    now: i64,
+) -> anyhow::Result<i64> {
+    let label = display_label(m, values);
+    let owner = match values.get("assigned_user_id") {
+        Some(Value::Id(o)) => Some(*o),
+        _ => None,
+    };
+    let mut q = tx.sql();
+    q.push("INSERT INTO records (module, label, owner_id, created_at, updated_at) VALUES (")
+        .bind(m.name.as_str())
+        .push(", ")
+        .bind(label.clone())
+        .push(", ")
+        .bind(owner)
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    let id = tx.fetch_one(&q).await?.int("id")?;
+    let mut cols = tx.sql();
+    cols.push("INSERT INTO ")
+        .ident(&table_name(m))
+        .push(" (\"id\", \"version\", \"label\"");
+    let mut args: Vec<Arg> = vec![Arg::Int(id), Arg::Int(1), Arg::Text(label)];
+    for f in &m.fields {
+        let Some(v) = values.get(&f.name) else {
+            continue;
+        };
+        let int = f.field_type.storage() == sable_core::meta::Storage::Int;
+        cols.push(", ").ident(&f.name);
+        args.push(Arg::from_stored(&v.to_stored(), int));
+        if let Some(mc) = f.match_column() {
+            cols.push(", ").ident(&mc);
+            args.push(Arg::from_stored(&v.match_key(), false));
+        }
+    }
+    cols.push(") VALUES (");
+    cols.bind_list(args).push(")");
+    tx.execute(&cols).await?;
+    Ok(id)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_history(
+    tx: &mut Tx,
+    module: &str,
+    id: i64,
+    action: &str,
+    version: i64,
+    actor: &Actor,
+    changes: &[Json],
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut q = tx.sql();
+    q.push("INSERT INTO record_history (record_id, module, action, version, actor_id, changes, created_at, updated_at) VALUES (")
+        .bind(id)
+        .push(", ")
+        .bind(module)
+        .push(", ")
+        .bind(action)
+        .push(", ")
+        .bind(version)
+        .push(", ")
+        .bind(actor.user_ref())
+        .push(", ")
+        .bind(serde_json::to_string(changes)?)
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(")");
+    tx.execute(&q).await?;
+    Ok(())
+}
+
+async fn write_outbox(
+    tx: &mut Tx,
+    event: &str,
+    module: &str,
+    id: i64,
+    actor: &Actor,
+    payload: Json,
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut q = tx.sql();
+    q.push("INSERT INTO outbox (event, module, record_id, actor_id, payload, created_at, updated_at) VALUES (")
+        .bind(event)
+        .push(", ")
+        .bind(module)
+        .push(", ")
+        .bind(id)
+        .push(", ")
+        .bind(actor.user_ref())
+        .push(", ")
+        .bind(payload.to_string())
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(")");
+    tx.execute(&q).await?;
+    Ok(())
+}
+
+/// Checks that need the database: references exist in an allowed module, owners are
+/// active users, unique values are unique. Caches lookups across a batch.
+#[derive(Default)]
+struct DbChecks {
+    records: HashMap<i64, Option<(String, bool)>>,
+    owners: HashMap<i64, bool>,
+}
+
+impl DbChecks {
+    async fn check(
+        &mut self,
+        tx: &mut Tx,
+        m: &ModuleDef,
+        values: &FieldValues,
+        self_id: Option<i64>,
+    ) -> anyhow::Result<ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        for f in &m.fields {
+            let Some(v) = values.get(&f.name) else {
+                continue;
+            };
+            match (f.field_type, v) {
+                (FieldType::Owner, Value::Id(id)) => {
+                    if !self.owner_ok(tx, *id).await? {
+                        errors.add(&f.name, FieldError::InvalidOwner { id: *id });
+                    }
+                }
+                (FieldType::Reference, Value::Id(id)) => match self.record(tx, *id).await? {
+                    Some((module, false)) if f.targets.iter().any(|t| t == &module) => {}
+                    Some((module, false)) => errors.add(
+                        &f.name,
+                        FieldError::ReferenceWrongModule { id: *id, module },
+                    ),
+                    _ => errors.add(&f.name, FieldError::ReferenceNotFound { id: *id }),
+                },
+                _ => {}
+            }
+            if f.unique && !v.is_empty() {
+                let col = f.match_column().unwrap_or_else(|| f.name.clone());
+                let stored = if f.field_type.has_match_key() {
+                    v.match_key()
+                } else {
+                    v.to_stored()
+                };
+                let int = f.field_type.storage() == sable_core::meta::Storage::Int
+                    && !f.field_type.has_match_key();
+                let mut q = tx.sql();
+                q.push("SELECT \"id\" FROM ")
+                    .ident(&table_name(m))
+                    .push(" WHERE \"deleted_at\" IS NULL AND ");
+                q.ident(&col)
+                    .push(" = ")
+                    .bind(Arg::from_stored(&stored, int));
+                if let Some(sid) = self_id {
+                    q.push(" AND \"id\" <> ").bind(sid);
+                }
+                q.push(" LIMIT 1");
+                if let Some(row) = tx.fetch_optional(&q).await? {
+                    errors.add(
+                        &f.name,
+                        FieldError::NotUnique {
+                            existing: row.int("id")?,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(errors)
+    }
+
+    async fn owner_ok(&mut self, tx: &mut Tx, id: i64) -> anyhow::Result<bool> {
+        if let Some(ok) = self.owners.get(&id) {
+            return Ok(*ok);
+        }
+        let mut q = tx.sql();
+        q.push("SELECT id FROM users WHERE id = ")
+            .bind(id)
+            .push(" AND status = 'Active'");
+        let ok = tx.fetch_optional(&q).await?.is_some();
+        self.owners.insert(id, ok);
+        Ok(ok)
+    }
+
+    async fn record(&mut self, tx: &mut Tx, id: i64) -> anyhow::Result<Option<(String, bool)>> {
+        if let Some(r) = self.records.get(&id) {
+            return Ok(r.clone());
+        }
+        let mut q = tx.sql();
+        q.push("SELECT module, deleted_at FROM records WHERE id = ")
+            .bind(id);
+        let r = match tx.fetch_optional(&q).await? {
+            Some(row) => Some((row.text("module")?, row.opt_int("deleted_at")?.is_some())),
+            None => None,
+        };
+        self.records.insert(id, r.clone());
+        Ok(r)
+    }
+}
+
+/// Field values by name from a JSON object of `{field: value}` (for callers that build input).
+pub fn input_from(pairs: &[(&str, Json)]) -> Map<String, Json> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect::<BTreeMap<_, _>>()
+        .into_iter()
+        .collect()
+}

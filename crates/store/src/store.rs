@@ -1,0 +1,149 @@
+//! The store handle: a database, the metadata in force, and the write lock for SQLite.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use sable_core::Registry;
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::actor::Actor;
+use crate::db::{Db, Tx};
+use crate::service::RecordService;
+
+/// How often a node looks for metadata changed by another node.
+const META_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+struct Inner {
+    db: Db,
+    registry: RwLock<Arc<Registry>>,
+    meta_version: AtomicI64,
+    last_meta_check: std::sync::Mutex<Instant>,
+    /// SQLite has one writer; queueing writers here keeps them from failing with "busy".
+    write_lock: Mutex<()>,
+}
+
+/// Sable's storage. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+/// A write transaction, holding the SQLite write lock while it lives.
+pub struct WriteTx<'a> {
+    pub tx: Tx,
+    _guard: Option<MutexGuard<'a, ()>>,
+}
+
+impl WriteTx<'_> {
+    /// Commits the transaction.
+    pub async fn commit(self) -> anyhow::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+impl Store {
+    /// Connects, applies migrations and loads the metadata.
+    pub async fn open(url: &str) -> anyhow::Result<Store> {
+        let db = Db::connect(url).await?;
+        Store::open_db(db).await
+    }
+
+    /// Applies migrations on an open database and loads the metadata.
+    pub async fn open_db(db: Db) -> anyhow::Result<Store> {
+        let builtin = Registry::builtin().context("loading built-in module definitions")?;
+        crate::schema::migrate(&db, &builtin)
+            .await
+            .context("migrating the database")?;
+        let (registry, version) = crate::meta_store::load_registry(&db).await?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                registry: RwLock::new(Arc::new(registry)),
+                meta_version: AtomicI64::new(version),
+                last_meta_check: std::sync::Mutex::new(Instant::now()),
+                write_lock: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// The metadata in force, reloaded when another node changed it.
+    pub async fn registry(&self) -> anyhow::Result<Arc<Registry>> {
+        let due = {
+            let mut last = self
+                .inner
+                .last_meta_check
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if last.elapsed() >= META_CHECK_INTERVAL {
+                *last = Instant::now();
+                true
+            } else {
+                false
+            }
+        };
+        if due {
+            let current = crate::meta_store::meta_version(&self.inner.db).await?;
+            if current != self.inner.meta_version.load(Ordering::Acquire) {
+                self.reload_registry().await?;
+            }
+        }
+        Ok(self.cached_registry())
+    }
+
+    /// The metadata as last loaded, without checking for changes.
+    pub fn cached_registry(&self) -> Arc<Registry> {
+        self.inner
+            .registry
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reloads metadata from the database now.
+    pub async fn reload_registry(&self) -> anyhow::Result<()> {
+        let (registry, version) = crate::meta_store::load_registry(&self.inner.db).await?;
+        *self
+            .inner
+            .registry
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
+        self.inner.meta_version.store(version, Ordering::Release);
+        Ok(())
+    }
+
+    /// Begins a write transaction (queued behind other writers on SQLite).
+    pub async fn begin_write(&self) -> anyhow::Result<WriteTx<'_>> {
+        let guard = match self.inner.db {
+            Db::Sqlite(_) => Some(self.inner.write_lock.lock().await),
+            Db::Pg(_) => None,
+        };
+        let tx = self.inner.db.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// The record service acting for a user: the one door for record reads and writes.
+    pub fn records<'a>(&'a self, actor: &'a Actor) -> RecordService<'a> {
+        RecordService::new(self, actor)
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        self.inner
+            .db
+            .fetch_all(self.inner.db.sql().push("SELECT 1 AS one"))
+            .await?;
+        Ok(())
+    }
+
+    /// Closes the connection pool.
+    pub async fn close(&self) {
+        self.inner.db.close().await;
+    }
+}

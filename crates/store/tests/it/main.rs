@@ -1,0 +1,7 @@
+//! Store integration tests: every test runs on SQLite and, when configured, PostgreSQL.
+
+mod custom_fields;
+mod helpers;
+mod queries;
+mod records;
+mod users;

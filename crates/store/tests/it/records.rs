@@ -1,0 +1,255 @@
+use sable_store::testing::all_backends;
+use sable_store::{Conflict, StoreError};
+use serde_json::json;
+
+use crate::helpers::{obj, sales_user};
+
+#[tokio::test]
+async fn create_read_update_history() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let me = sales_user(&store, "zhangwei").await;
+        let svc = store.records(&me);
+        let acc = svc.create("Accounts", &obj(json!({"accountname": "北京华为科技有限公司 𠮷", "industry": "科技", "phone": "010-12345678"}))).await.unwrap();
+        assert_eq!(acc.label, "北京华为科技有限公司 𠮷", "{}", db.backend);
+        let wire = acc.to_json(store.registry().await.unwrap().module("Accounts").unwrap());
+        assert_eq!(wire["fields"]["industry"], "Technology");
+        assert_eq!(wire["fields"]["account_no"], "ACC1");
+        assert_eq!(wire["fields"]["assigned_user_id"], me.user_id);
+        assert_eq!(wire["labels"]["assigned_user_id"], "zhangwei");
+
+        let opp = svc
+            .create("Opportunities", &obj(json!({"potentialname": "服务器采购", "related_to": acc.id, "amount": "120000.5", "closingdate": "2025-06-30"})))
+            .await
+            .unwrap();
+        let wire = opp.to_json(
+            store
+                .registry()
+                .await
+                .unwrap()
+                .module("Opportunities")
+                .unwrap(),
+        );
+        assert_eq!(wire["fields"]["amount"], "120000.50");
+        assert_eq!(wire["fields"]["sales_stage"], "Prospecting");
+        assert_eq!(wire["labels"]["related_to"], "北京华为科技有限公司 𠮷");
+        assert!(acc.id != opp.id, "one id space");
+
+        let updated = svc
+            .update(
+                "Opportunities",
+                opp.id,
+                Some(1),
+                &obj(json!({"sales_stage": "Proposal", "amount": "130000"})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(updated.version, 2);
+        // A stale edit is refused and says what changed since.
+        match svc
+            .update(
+                "Opportunities",
+                opp.id,
+                Some(1),
+                &obj(json!({"amount": "1"})),
+            )
+            .await
+        {
+            Err(StoreError::Conflict(Conflict::StaleVersion {
+                current_version,
+                changes,
+            })) => {
+                assert_eq!(current_version, 2);
+                assert!(
+                    changes
+                        .iter()
+                        .any(|c| c.field == "sales_stage" && c.new == "Proposal"),
+                    "{changes:?}"
+                );
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        let history = svc.history("Opportunities", opp.id).await.unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[1].action, "update");
+        assert_eq!(history[1].actor.as_deref(), Some("zhangwei"));
+        let changes = history[1].changes.as_array().unwrap();
+        assert!(
+            changes.iter().any(|c| c["field"] == "amount"
+                && c["old"] == "120000.50"
+                && c["new"] == "130000.00")
+        );
+
+        // An unchanged update writes nothing.
+        let same = svc
+            .update(
+                "Opportunities",
+                opp.id,
+                Some(2),
+                &obj(json!({"amount": "130000.00"})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(same.version, 2);
+
+        // Delete to the recycle bin, restore.
+        svc.delete("Opportunities", opp.id).await.unwrap();
+        assert!(matches!(
+            svc.get("Opportunities", opp.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            svc.delete("Opportunities", opp.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        let restored = svc.restore("Opportunities", opp.id).await.unwrap();
+        assert_eq!(restored.version, 4);
+        assert!(matches!(
+            svc.restore("Opportunities", opp.id).await,
+            Err(StoreError::Conflict(Conflict::State(_)))
+        ));
+        let actions: Vec<String> = svc
+            .history("Opportunities", opp.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.action)
+            .collect();
+        assert_eq!(actions, ["create", "update", "delete", "restore"]);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn validation_and_references() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let me = sales_user(&store, "lina").await;
+        let svc = store.records(&me);
+        let lead = svc
+            .create("Leads", &obj(json!({"lastname": "王"})))
+            .await
+            .unwrap();
+        let err = svc
+            .create("Contacts", &obj(json!({"lastname": "李", "account_id": lead.id, "email": "not-an-email", "birthday": "2024-02-30"})))
+            .await
+            .unwrap_err();
+        let StoreError::Invalid(e) = err else {
+            panic!("expected invalid")
+        };
+        assert!(
+            e.0.contains_key("email") && e.0.contains_key("birthday"),
+            "{e:?}"
+        );
+        let err = svc
+            .create(
+                "Contacts",
+                &obj(json!({"lastname": "李", "account_id": lead.id})),
+            )
+            .await
+            .unwrap_err();
+        let StoreError::Invalid(e) = err else {
+            panic!("expected invalid")
+        };
+        assert!(
+            matches!(
+                e.0.get("account_id"),
+                Some(sable_core::FieldError::ReferenceWrongModule { .. })
+            ),
+            "{e:?}"
+        );
+        let err = svc
+            .create(
+                "Contacts",
+                &obj(json!({"lastname": "李", "account_id": 999_999})),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)));
+        let err = svc
+            .create(
+                "Leads",
+                &obj(json!({"lastname": "李", "assigned_user_id": 999_999})),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)));
+        // Nothing half-written: only the first lead exists.
+        let page = svc.query("Leads", &Default::default()).await.unwrap();
+        assert_eq!(page.count, Some(1));
+        // A record of another module is not found under this module.
+        assert!(matches!(
+            svc.get("Contacts", lead.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn private_sharing_hides_others_records() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let a = sales_user(&store, "alice").await;
+        let b = sales_user(&store, "bob").await;
+        let lead = store
+            .records(&a)
+            .create(
+                "Leads",
+                &obj(json!({"lastname": "Alice's lead", "company": "北京星辰"})),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.records(&b).get("Leads", lead.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            store
+                .records(&b)
+                .update("Leads", lead.id, None, &obj(json!({"company": "x"})))
+                .await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert_eq!(
+            store
+                .records(&b)
+                .query("Leads", &Default::default())
+                .await
+                .unwrap()
+                .count,
+            Some(0)
+        );
+        assert!(
+            store
+                .records(&b)
+                .search("北京", 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.records(&a).search("北京", 10).await.unwrap().len(), 1);
+        // Public read: bob sees it but may not change it.
+        sable_store::meta_store::set_sharing(
+            &store,
+            &crate::helpers::admin(),
+            "Leads",
+            sable_core::Sharing::PublicRead,
+        )
+        .await
+        .unwrap();
+        store.reload_registry().await.unwrap();
+        assert!(store.records(&b).get("Leads", lead.id).await.is_ok());
+        assert!(matches!(
+            store
+                .records(&b)
+                .update("Leads", lead.id, None, &obj(json!({"company": "x"})))
+                .await,
+            Err(StoreError::Forbidden(_))
+        ));
+        store.close().await;
+        db.cleanup().await;
+    }
+}
