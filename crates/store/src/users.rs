@@ -592,3 +592,21 @@ pub async fn ensure_admin(store: &Store, password: Option<&str>) -> anyhow::Resu
         .map_err(|e| anyhow::anyhow!("creating the administrator: {e}"))?;
     Ok(generated.then_some(password))
 }
+
+/// Revokes the token with this text, if it belongs to the user (logout).
+pub async fn revoke_token_text(store: &Store, user_id: i64, token: &str) -> anyhow::Result<()> {
+    let db = store.db();
+    let now = now_ms();
+    let mut q = db.sql();
+    q.push("UPDATE api_tokens SET revoked_at = ")
+        .bind(now)
+        .push(", updated_at = ")
+        .bind(now);
+    q.push(" WHERE token_hash = ")
+        .bind(token_hash(token))
+        .push(" AND user_id = ")
+        .bind(user_id)
+        .push(" AND revoked_at IS NULL");
+    db.execute(&q).await?;
+    Ok(())
+}

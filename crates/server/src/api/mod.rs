@@ -1,0 +1,45 @@
+//! The JSON API under `/api/v1`: a contract for clients and later features.
+
+mod auth;
+mod modules;
+pub mod openapi;
+mod records;
+mod search;
+mod users;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+/// Every `/api/v1` route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/modules", get(modules::list))
+        .route("/modules/{module}", get(modules::describe))
+        .route("/modules/{module}/fields", post(modules::add_field))
+        .route(
+            "/modules/{module}/sharing",
+            axum::routing::put(modules::set_sharing),
+        )
+        .route(
+            "/records/{module}",
+            post(records::create).get(records::list),
+        )
+        .route("/records/{module}/query", post(records::query))
+        .route(
+            "/records/{module}/{id}",
+            get(records::show)
+                .patch(records::update)
+                .delete(records::delete),
+        )
+        .route("/records/{module}/{id}/restore", post(records::restore))
+        .route("/records/{module}/{id}/purge", post(records::purge))
+        .route("/records/{module}/{id}/history", get(records::history))
+        .route("/search", get(search::search))
+        .route("/users", get(users::list).post(users::create))
+        .route("/openapi.json", get(openapi::document))
+}

@@ -1,0 +1,6 @@
+//! API tests through the real router, on SQLite and (when configured) PostgreSQL.
+
+mod bad_input;
+mod helpers;
+mod openapi;
+mod story;
