@@ -2,6 +2,7 @@
 
 mod custom_fields;
 mod helpers;
+mod nodes;
 mod queries;
 mod records;
 mod users;
