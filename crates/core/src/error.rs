@@ -84,9 +84,7 @@ impl FieldError {
             FieldError::TooManyDecimals { scale } => format!("小数位数超过 {scale} 位"),
             FieldError::OutOfRange => "超出范围".into(),
             FieldError::InvalidDate => "不是有效日期（格式 YYYY-MM-DD）".into(),
-            FieldError::InvalidDateTime => {
-                "不是有效的日期时间（RFC 3339 格式，例如 2024-03-05T09:30:00Z）".into()
-            }
+            FieldError::InvalidDateTime => "不是有效的日期时间（RFC 3339 格式，例如 2024-03-05T09:30:00Z）".into(),
             FieldError::InvalidTime => "不是有效时间（格式 HH:MM 或 HH:MM:SS）".into(),
             FieldError::InvalidBoolean => "应为是或否".into(),
             FieldError::InvalidEmail => "不是有效的电子邮件地址".into(),
@@ -131,10 +129,7 @@ impl ValidationErrors {
 
     /// Messages per field in a language.
     pub fn messages(&self, lang: Lang) -> BTreeMap<String, String> {
-        self.0
-            .iter()
-            .map(|(k, v)| (k.clone(), v.message(lang)))
-            .collect()
+        self.0.iter().map(|(k, v)| (k.clone(), v.message(lang))).collect()
     }
 
     /// `Ok(())` when empty, else `Err(self)`.

@@ -81,7 +81,7 @@ pub enum Filter {
 pub enum Resolved {
     All(Vec<Resolved>),
     Any(Vec<Resolved>),
-    Cond(Condition),
+    Cond(Box<Condition>),
 }
 
 /// One checked condition.
@@ -118,10 +118,7 @@ pub enum FilterErrorKind {
     Shape(&'static str),
     UnknownOperator(String),
     UnknownField(String),
-    OperatorNotForType {
-        op: String,
-        field_type: &'static str,
-    },
+    OperatorNotForType { op: String, field_type: &'static str },
     BadValue(FieldError),
     BadRelative(String),
     TooDeep,
@@ -138,9 +135,7 @@ impl FilterErrorKind {
                 ),
                 format!("未知运算符“{o}”"),
             ),
-            FilterErrorKind::UnknownField(f) => {
-                Labels::new(format!("unknown field `{f}`"), format!("未知字段“{f}”"))
-            }
+            FilterErrorKind::UnknownField(f) => Labels::new(format!("unknown field `{f}`"), format!("未知字段“{f}”")),
             FilterErrorKind::OperatorNotForType { op, field_type } => Labels::new(
                 format!("operator `{op}` does not apply to a {field_type} field"),
                 format!("运算符“{op}”不适用于{field_type}类型字段"),
@@ -149,18 +144,15 @@ impl FilterErrorKind {
                 format!("value {}", e.message(Lang::En)),
                 format!("值{}", e.message(Lang::Zh)),
             ),
-            FilterErrorKind::BadRelative(s) => Labels::new(
-                format!("bad relative date: {s}"),
-                format!("相对日期错误：{s}"),
-            ),
+            FilterErrorKind::BadRelative(s) => {
+                Labels::new(format!("bad relative date: {s}"), format!("相对日期错误：{s}"))
+            }
             FilterErrorKind::TooDeep => Labels::new(
                 format!("groups nested deeper than {MAX_DEPTH}"),
                 format!("分组嵌套超过 {MAX_DEPTH} 层"),
             ),
             FilterErrorKind::TooMany => Labels::new(
-                format!(
-                    "more than {MAX_CONDITIONS} conditions or {MAX_IN_VALUES} values in a list"
-                ),
+                format!("more than {MAX_CONDITIONS} conditions or {MAX_IN_VALUES} values in a list"),
                 format!("条件超过 {MAX_CONDITIONS} 个或列表值超过 {MAX_IN_VALUES} 个"),
             ),
         }
@@ -213,21 +205,12 @@ impl Filter {
     }
 
     /// Checks the tree against a module and types every operand.
-    pub fn resolve(
-        &self,
-        module: &ModuleDef,
-        ctx: &FilterContext,
-    ) -> Result<Resolved, FilterError> {
+    pub fn resolve(&self, module: &ModuleDef, ctx: &FilterContext) -> Result<Resolved, FilterError> {
         resolve_node(self, module, ctx, "")
     }
 }
 
-fn parse_node(
-    v: &Json,
-    path: &str,
-    depth: usize,
-    count: &mut usize,
-) -> Result<Filter, FilterError> {
+fn parse_node(v: &Json, path: &str, depth: usize, count: &mut usize) -> Result<Filter, FilterError> {
     if depth > MAX_DEPTH {
         return Err(err(path, FilterErrorKind::TooDeep));
     }
@@ -246,10 +229,7 @@ fn parse_node(
     if obj.is_empty() {
         return Ok(Filter::everything());
     }
-    for (key, ctor) in [
-        ("all", Filter::All as fn(Vec<Filter>) -> Filter),
-        ("any", Filter::Any),
-    ] {
+    for (key, ctor) in [("all", Filter::All as fn(Vec<Filter>) -> Filter), ("any", Filter::Any)] {
         if let Some(children) = obj.get(key) {
             if obj.len() != 1 {
                 return Err(err(
@@ -265,12 +245,7 @@ fn parse_node(
             };
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                out.push(parse_node(
-                    item,
-                    &format!("{path}.{key}[{i}]"),
-                    depth + 1,
-                    count,
-                )?);
+                out.push(parse_node(item, &format!("{path}.{key}[{i}]"), depth + 1, count)?);
             }
             return Ok(ctor(out));
         }
@@ -279,10 +254,7 @@ fn parse_node(
     if *count > MAX_CONDITIONS {
         return Err(err(path, FilterErrorKind::TooMany));
     }
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !matches!(k.as_str(), "field" | "op" | "value"))
-    {
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "field" | "op" | "value")) {
         let _ = k;
         return Err(err(
             path,
@@ -307,12 +279,8 @@ fn parse_node(
             ));
         }
     };
-    let op = Op::parse(&op_text).ok_or_else(|| {
-        err(
-            &format!("{path}.op"),
-            FilterErrorKind::UnknownOperator(op_text),
-        )
-    })?;
+    let op =
+        Op::parse(&op_text).ok_or_else(|| err(&format!("{path}.op"), FilterErrorKind::UnknownOperator(op_text)))?;
     let value = obj.get("value").cloned().unwrap_or(Json::Null);
     if let Json::Array(a) = &value
         && a.len() > MAX_IN_VALUES
@@ -344,27 +312,13 @@ fn id_field() -> FieldDef {
     }
 }
 
-fn resolve_node(
-    f: &Filter,
-    module: &ModuleDef,
-    ctx: &FilterContext,
-    path: &str,
-) -> Result<Resolved, FilterError> {
+fn resolve_node(f: &Filter, module: &ModuleDef, ctx: &FilterContext, path: &str) -> Result<Resolved, FilterError> {
     match f {
         Filter::All(items) | Filter::Any(items) => {
-            let key = if matches!(f, Filter::All(_)) {
-                "all"
-            } else {
-                "any"
-            };
+            let key = if matches!(f, Filter::All(_)) { "all" } else { "any" };
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                out.push(resolve_node(
-                    item,
-                    module,
-                    ctx,
-                    &format!("{path}.{key}[{i}]"),
-                )?);
+                out.push(resolve_node(item, module, ctx, &format!("{path}.{key}[{i}]"))?);
             }
             Ok(if key == "all" {
                 Resolved::All(out)
@@ -376,12 +330,10 @@ fn resolve_node(
             let def = if field == "id" {
                 id_field()
             } else {
-                module.field(field).cloned().ok_or_else(|| {
-                    err(
-                        &format!("{path}.field"),
-                        FilterErrorKind::UnknownField(field.clone()),
-                    )
-                })?
+                module
+                    .field(field)
+                    .cloned()
+                    .ok_or_else(|| err(&format!("{path}.field"), FilterErrorKind::UnknownField(field.clone())))?
             };
             resolve_condition(def, *op, value, ctx, path)
         }
@@ -452,11 +404,11 @@ fn resolve_condition(
     {
         let (from, to) = range;
         let cond = |op, operand| {
-            Resolved::Cond(Condition {
+            Resolved::Cond(Box::new(Condition {
                 field: field.clone(),
                 op,
                 operand,
-            })
+            }))
         };
         return Ok(match op {
             Op::Eq | Op::Between | Op::In => cond(Op::Between, Operand::Range(from, to)),
@@ -483,18 +435,12 @@ fn resolve_condition(
             Json::String(s) if !s.is_empty() => Operand::Text(s.clone()),
             Json::Number(n) => Operand::Text(n.to_string()),
             _ => {
-                return Err(err(
-                    &vpath,
-                    FilterErrorKind::Shape("expected a non-empty string"),
-                ));
+                return Err(err(&vpath, FilterErrorKind::Shape("expected a non-empty string")));
             }
         },
         Op::In | Op::NotIn => {
             let Json::Array(items) = value else {
-                return Err(err(
-                    &vpath,
-                    FilterErrorKind::Shape("`in` and `not_in` take an array"),
-                ));
+                return Err(err(&vpath, FilterErrorKind::Shape("`in` and `not_in` take an array")));
             };
             let mut vals = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
@@ -504,16 +450,10 @@ fn resolve_condition(
         }
         Op::Between => {
             let Json::Array(items) = value else {
-                return Err(err(
-                    &vpath,
-                    FilterErrorKind::Shape("`between` takes [from, to]"),
-                ));
+                return Err(err(&vpath, FilterErrorKind::Shape("`between` takes [from, to]")));
             };
             if items.len() != 2 {
-                return Err(err(
-                    &vpath,
-                    FilterErrorKind::Shape("`between` takes [from, to]"),
-                ));
+                return Err(err(&vpath, FilterErrorKind::Shape("`between` takes [from, to]")));
             }
             Operand::Range(
                 parse_operand(&field, &items[0], ctx, &format!("{vpath}[0]"))?,
@@ -524,40 +464,26 @@ fn resolve_condition(
             let v = parse_operand(&field, value, ctx, &vpath)?;
             if v == Value::Null {
                 // `eq null` is the natural way to write "is empty"
-                return Ok(Resolved::Cond(Condition {
+                return Ok(Resolved::Cond(Box::new(Condition {
                     field,
-                    op: if op == Op::Ne {
-                        Op::IsNotEmpty
-                    } else {
-                        Op::IsEmpty
-                    },
+                    op: if op == Op::Ne { Op::IsNotEmpty } else { Op::IsEmpty },
                     operand: Operand::None,
-                }));
+                })));
             }
             Operand::One(v)
         }
     };
-    Ok(Resolved::Cond(Condition { field, op, operand }))
+    Ok(Resolved::Cond(Box::new(Condition { field, op, operand })))
 }
 
-fn parse_operand(
-    field: &FieldDef,
-    value: &Json,
-    ctx: &FilterContext,
-    path: &str,
-) -> Result<Value, FilterError> {
+fn parse_operand(field: &FieldDef, value: &Json, ctx: &FilterContext, path: &str) -> Result<Value, FilterError> {
     let picklist = ctx.registry.picklist_of(field);
-    let pctx = ParseContext {
-        picklist,
-        tz: ctx.tz,
-    };
+    let pctx = ParseContext { picklist, tz: ctx.tz };
     // A list field compares one element at a time.
     let mut single = field.clone();
     if field.field_type == FieldType::Multipicklist {
         single.field_type = FieldType::Picklist;
-    } else if field.field_type == FieldType::Tags {
-        single.field_type = FieldType::Text;
-    } else if field.field_type == FieldType::AutoNumber {
+    } else if matches!(field.field_type, FieldType::Tags | FieldType::AutoNumber) {
         single.field_type = FieldType::Text;
     }
     single.max_length = None;
@@ -585,13 +511,11 @@ fn relative_or_day_range(
     Ok(Some(match field.field_type {
         FieldType::Date => (Value::Date(from), Value::Date(to)),
         _ => {
-            let start =
-                day_start(from, ctx.tz).map_err(|m| err(path, FilterErrorKind::BadRelative(m)))?;
+            let start = day_start(from, ctx.tz).map_err(|m| err(path, FilterErrorKind::BadRelative(m)))?;
             let next = to
                 .checked_add(1.day())
                 .map_err(|e| err(path, FilterErrorKind::BadRelative(e.to_string())))?;
-            let end =
-                day_start(next, ctx.tz).map_err(|m| err(path, FilterErrorKind::BadRelative(m)))?;
+            let end = day_start(next, ctx.tz).map_err(|m| err(path, FilterErrorKind::BadRelative(m)))?;
             let end = end
                 .checked_sub(1.millisecond())
                 .map_err(|e| err(path, FilterErrorKind::BadRelative(e.to_string())))?;
@@ -607,11 +531,7 @@ fn day_start(d: Date, tz: &TimeZone) -> Result<Timestamp, String> {
 }
 
 /// The inclusive day range a relative date names, weeks starting on Monday.
-pub fn relative_days(
-    o: &serde_json::Map<String, Json>,
-    today: Date,
-    path: &str,
-) -> Result<(Date, Date), FilterError> {
+pub fn relative_days(o: &serde_json::Map<String, Json>, today: Date, path: &str) -> Result<(Date, Date), FilterError> {
     let bad = |m: &str| err(path, FilterErrorKind::BadRelative(m.to_string()));
     if let Some(k) = o.keys().find(|k| !matches!(k.as_str(), "relative" | "n")) {
         return Err(bad(&format!("unexpected key `{k}`")));
@@ -631,8 +551,7 @@ pub fn relative_days(
     let add = |d: Date, days: i64| d.checked_add(days.days()).map_err(|e| bad(&e.to_string()));
     let week_start = add(today, -i64::from(today.weekday().to_monday_zero_offset()))?;
     let month_start = today.first_of_month();
-    let quarter_start = Date::new(today.year(), (today.month() - 1) / 3 * 3 + 1, 1)
-        .map_err(|e| bad(&e.to_string()))?;
+    let quarter_start = Date::new(today.year(), (today.month() - 1) / 3 * 3 + 1, 1).map_err(|e| bad(&e.to_string()))?;
     let months = |d: Date, m: i32| d.checked_add(m.months()).map_err(|e| bad(&e.to_string()));
     let year_start = Date::new(today.year(), 1, 1).map_err(|e| bad(&e.to_string()))?;
     let need_n = || n.ok_or_else(|| bad("this relative date needs `n`"));
@@ -654,10 +573,7 @@ pub fn relative_days(
         }
         "this_quarter" => (quarter_start, add(months(quarter_start, 3)?, -1)?),
         "last_quarter" => (months(quarter_start, -3)?, add(quarter_start, -1)?),
-        "next_quarter" => (
-            months(quarter_start, 3)?,
-            add(months(quarter_start, 6)?, -1)?,
-        ),
+        "next_quarter" => (months(quarter_start, 3)?, add(months(quarter_start, 6)?, -1)?),
         "this_year" => (year_start, add(months(year_start, 12)?, -1)?),
         "last_year" => (months(year_start, -12)?, add(year_start, -1)?),
         "last_n_days" => (add(today, -need_n()?)?, today),
@@ -700,38 +616,14 @@ mod tests {
             let (a, b) = relative_days(&o, today, "").unwrap();
             (a.to_string(), b.to_string())
         };
-        assert_eq!(
-            r("this_week", None),
-            ("2024-05-13".into(), "2024-05-19".into())
-        );
-        assert_eq!(
-            r("last_week", None),
-            ("2024-05-06".into(), "2024-05-12".into())
-        );
-        assert_eq!(
-            r("last_month", None),
-            ("2024-04-01".into(), "2024-04-30".into())
-        );
-        assert_eq!(
-            r("this_quarter", None),
-            ("2024-04-01".into(), "2024-06-30".into())
-        );
-        assert_eq!(
-            r("last_quarter", None),
-            ("2024-01-01".into(), "2024-03-31".into())
-        );
-        assert_eq!(
-            r("this_year", None),
-            ("2024-01-01".into(), "2024-12-31".into())
-        );
-        assert_eq!(
-            r("last_n_days", Some(14)),
-            ("2024-05-01".into(), "2024-05-15".into())
-        );
-        assert_eq!(
-            r("next_n_days", Some(7)),
-            ("2024-05-15".into(), "2024-05-22".into())
-        );
+        assert_eq!(r("this_week", None), ("2024-05-13".into(), "2024-05-19".into()));
+        assert_eq!(r("last_week", None), ("2024-05-06".into(), "2024-05-12".into()));
+        assert_eq!(r("last_month", None), ("2024-04-01".into(), "2024-04-30".into()));
+        assert_eq!(r("this_quarter", None), ("2024-04-01".into(), "2024-06-30".into()));
+        assert_eq!(r("last_quarter", None), ("2024-01-01".into(), "2024-03-31".into()));
+        assert_eq!(r("this_year", None), ("2024-01-01".into(), "2024-12-31".into()));
+        assert_eq!(r("last_n_days", Some(14)), ("2024-05-01".into(), "2024-05-15".into()));
+        assert_eq!(r("next_n_days", Some(7)), ("2024-05-15".into(), "2024-05-22".into()));
     }
 
     #[test]
@@ -749,57 +641,34 @@ mod tests {
             panic!("expected all")
         };
         assert_eq!(items.len(), 3);
-        let Resolved::Cond(c) = &items[0] else {
-            panic!()
-        };
+        let Resolved::Cond(c) = &items[0] else { panic!() };
         assert_eq!(c.operand, Operand::One(Value::Scaled(100050)));
-        let Resolved::Cond(c) = &items[1] else {
-            panic!()
-        };
+        let Resolved::Cond(c) = &items[1] else { panic!() };
         assert_eq!(
             c.operand,
-            Operand::Many(vec![
-                Value::Text("Closed Won".into()),
-                Value::Text("Proposal".into())
-            ])
+            Operand::Many(vec![Value::Text("Closed Won".into()), Value::Text("Proposal".into())])
         );
-        let Resolved::Cond(c) = &items[2] else {
-            panic!()
-        };
+        let Resolved::Cond(c) = &items[2] else { panic!() };
         assert_eq!(c.op, Op::Between);
     }
 
     #[test]
     fn errors_name_the_path() {
-        let e = resolve("Leads", json!({"all":[{"field":"lastname","op":"eq","value":"x"},{"field":"nope","op":"eq","value":1}]})).unwrap_err();
+        let e = resolve(
+            "Leads",
+            json!({"all":[{"field":"lastname","op":"eq","value":"x"},{"field":"nope","op":"eq","value":1}]}),
+        )
+        .unwrap_err();
         assert_eq!(e.path, ".all[1].field");
-        let e = resolve(
-            "Leads",
-            json!({"any":[{"field":"lastname","op":"like","value":"x"}]}),
-        )
-        .unwrap_err();
+        let e = resolve("Leads", json!({"any":[{"field":"lastname","op":"like","value":"x"}]})).unwrap_err();
         assert!(e.to_string().contains("unknown operator"), "{e}");
-        let e = resolve(
-            "Opportunities",
-            json!({"field":"amount","op":"gt","value":"abc"}),
-        )
-        .unwrap_err();
+        let e = resolve("Opportunities", json!({"field":"amount","op":"gt","value":"abc"})).unwrap_err();
         assert_eq!(e.path, ".value");
-        let e = resolve(
-            "Leads",
-            json!({"field":"emailoptout","op":"contains","value":"x"}),
-        )
-        .unwrap_err();
+        let e = resolve("Leads", json!({"field":"emailoptout","op":"contains","value":"x"})).unwrap_err();
         assert!(matches!(e.kind, FilterErrorKind::OperatorNotForType { .. }));
         assert!(resolve("Leads", json!([1, 2])).is_err());
         assert!(resolve("Leads", json!({"all":[], "any":[]})).is_err());
-        assert!(
-            resolve(
-                "Leads",
-                json!({"field":"lastname","op":"eq","value":"x","extra":1})
-            )
-            .is_err()
-        );
+        assert!(resolve("Leads", json!({"field":"lastname","op":"eq","value":"x","extra":1})).is_err());
     }
 
     #[test]

@@ -83,14 +83,8 @@ mod tests {
 
     #[test]
     fn accept_language_picks_highest_quality_supported() {
-        assert_eq!(
-            Lang::from_accept_language("fr, zh-CN;q=0.8, en;q=0.5"),
-            Some(Lang::Zh)
-        );
-        assert_eq!(
-            Lang::from_accept_language("en-US,en;q=0.9,zh;q=0.8"),
-            Some(Lang::En)
-        );
+        assert_eq!(Lang::from_accept_language("fr, zh-CN;q=0.8, en;q=0.5"), Some(Lang::Zh));
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,zh;q=0.8"), Some(Lang::En));
         assert_eq!(Lang::from_accept_language("de, fr"), None);
         assert_eq!(Lang::from_accept_language(""), None);
     }

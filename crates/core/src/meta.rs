@@ -154,13 +154,9 @@ impl Sharing {
 
     /// Parses the wire name.
     pub fn parse(s: &str) -> Option<Sharing> {
-        [
-            Sharing::Private,
-            Sharing::PublicRead,
-            Sharing::PublicReadWrite,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
+        [Sharing::Private, Sharing::PublicRead, Sharing::PublicReadWrite]
+            .into_iter()
+            .find(|x| x.as_str() == s)
     }
 }
 
@@ -280,8 +276,7 @@ impl FieldDef {
 
     /// Decimal places for scaled-integer storage.
     pub fn scale(&self) -> u32 {
-        self.scale
-            .unwrap_or_else(|| self.field_type.default_scale())
+        self.scale.unwrap_or_else(|| self.field_type.default_scale())
     }
 
     /// Picklist name for picklist-typed fields.
@@ -291,9 +286,7 @@ impl FieldDef {
 
     /// Name of the normalised match-key column, for email and phone fields.
     pub fn match_column(&self) -> Option<String> {
-        self.field_type
-            .has_match_key()
-            .then(|| format!("{}__n", self.name))
+        self.field_type.has_match_key().then(|| format!("{}__n", self.name))
     }
 }
 

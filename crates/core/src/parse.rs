@@ -119,24 +119,19 @@ pub fn parse_text(field: &FieldDef, raw: &str, ctx: &ParseContext) -> Result<Val
         }
         FieldType::Integer => parse_integer(s).map(Value::Int),
         FieldType::Decimal | FieldType::Currency | FieldType::Percent => {
-            parse_scaled(s, field.scale(), field.field_type == FieldType::Percent)
-                .map(Value::Scaled)
+            parse_scaled(s, field.scale(), field.field_type == FieldType::Percent).map(Value::Scaled)
         }
         FieldType::Boolean => parse_bool(s).map(Value::Bool),
         FieldType::Date => parse_date(s).map(Value::Date),
         FieldType::Datetime => parse_datetime(s, ctx.tz).map(Value::DateTime),
         FieldType::Time => parse_time(s).map(Value::Time),
         FieldType::Picklist => {
-            let list = ctx
-                .picklist
-                .ok_or(FieldError::NotInPicklist { value: s.into() })?;
+            let list = ctx.picklist.ok_or(FieldError::NotInPicklist { value: s.into() })?;
             list.resolve(s)
                 .map(|v| Value::Text(v.value.clone()))
                 .ok_or(FieldError::NotInPicklist { value: s.into() })
         }
-        FieldType::Multipicklist => {
-            parse_list(field, split_list(s, &["|##|", ";", "；", ",", "，"]), ctx)
-        }
+        FieldType::Multipicklist => parse_list(field, split_list(s, &["|##|", ";", "；", ",", "，"]), ctx),
         FieldType::Tags => parse_list(field, split_list(s, &[",", "，", ";", "；"]), ctx),
         FieldType::Reference | FieldType::Owner => match s.parse::<i64>() {
             Ok(id) if id > 0 => Ok(Value::Id(id)),
@@ -162,9 +157,7 @@ fn parse_list(field: &FieldDef, items: Vec<&str>, ctx: &ParseContext) -> Result<
         }
         check_characters(field, item)?;
         let value = if field.field_type == FieldType::Multipicklist {
-            let list = ctx
-                .picklist
-                .ok_or(FieldError::NotInPicklist { value: item.into() })?;
+            let list = ctx.picklist.ok_or(FieldError::NotInPicklist { value: item.into() })?;
             list.resolve(item)
                 .map(|v| v.value.clone())
                 .ok_or(FieldError::NotInPicklist { value: item.into() })?
@@ -179,15 +172,9 @@ fn parse_list(field: &FieldDef, items: Vec<&str>, ctx: &ParseContext) -> Result<
         }
     }
     if out.len() as u32 > MAX_LIST_VALUES {
-        return Err(FieldError::TooManyValues {
-            max: MAX_LIST_VALUES,
-        });
+        return Err(FieldError::TooManyValues { max: MAX_LIST_VALUES });
     }
-    Ok(if out.is_empty() {
-        Value::Null
-    } else {
-        Value::List(out)
-    })
+    Ok(if out.is_empty() { Value::Null } else { Value::List(out) })
 }
 
 fn check_characters(field: &FieldDef, s: &str) -> Result<(), FieldError> {
@@ -195,11 +182,7 @@ fn check_characters(field: &FieldDef, s: &str) -> Result<(), FieldError> {
     let bad = s
         .chars()
         .any(|c| c.is_control() && !(c == '\t' || (multiline && (c == '\n' || c == '\r'))));
-    if bad {
-        Err(FieldError::ControlCharacter)
-    } else {
-        Ok(())
-    }
+    if bad { Err(FieldError::ControlCharacter) } else { Ok(()) }
 }
 
 fn check_length(field: &FieldDef, s: &str) -> Result<(), FieldError> {
@@ -214,16 +197,11 @@ fn check_length(field: &FieldDef, s: &str) -> Result<(), FieldError> {
 /// A whole number; `,` and `_` thousands separators and full-width digits are not allowed
 /// to hide a fraction.
 pub fn parse_integer(s: &str) -> Result<i64, FieldError> {
-    let cleaned: String = s
-        .chars()
-        .filter(|c| !matches!(c, ',' | '_' | ' '))
-        .collect();
+    let cleaned: String = s.chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
     if cleaned.contains('.') || cleaned.contains('e') || cleaned.contains('E') {
         // 12.0 is fine, 12.5 is not
         return match cleaned.parse::<Decimal>() {
-            Ok(d) if d.fract().is_zero() => {
-                i64::try_from(d.trunc()).map_err(|_| FieldError::OutOfRange)
-            }
+            Ok(d) if d.fract().is_zero() => i64::try_from(d.trunc()).map_err(|_| FieldError::OutOfRange),
             Ok(_) => Err(FieldError::NotAnInteger),
             Err(_) => Err(FieldError::NotAnInteger),
         };
@@ -253,10 +231,7 @@ pub fn parse_scaled(s: &str, scale: u32, percent: bool) -> Result<i64, FieldErro
             t = rest.trim_start();
         }
     }
-    let cleaned: String = t
-        .chars()
-        .filter(|c| !matches!(c, ',' | '_' | ' '))
-        .collect();
+    let cleaned: String = t.chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
     if cleaned.is_empty() || cleaned.contains(['e', 'E']) {
         return Err(FieldError::NotANumber);
     }
@@ -310,9 +285,7 @@ pub fn parse_datetime(s: &str, tz: &TimeZone) -> Result<Timestamp, FieldError> {
         return Ok(t);
     }
     let normalized = s.replacen(' ', "T", 1);
-    let local: DateTime = normalized
-        .parse()
-        .map_err(|_| FieldError::InvalidDateTime)?;
+    let local: DateTime = normalized.parse().map_err(|_| FieldError::InvalidDateTime)?;
     // Reject what jiff would silently accept but a person did not mean (e.g. an offset-less "24:00").
     tz.to_ambiguous_timestamp(local)
         .compatible()
@@ -338,9 +311,8 @@ pub fn parse_time(s: &str) -> Result<Time, FieldError> {
 /// A practical e-mail check: one `@`, a non-empty local part, a dotted domain, no spaces.
 pub fn is_email(s: &str) -> bool {
     if s.len() > 254
-        || s.chars().any(|c| {
-            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')
-        })
+        || s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';'))
     {
         return false;
     }
@@ -354,9 +326,7 @@ pub fn is_email(s: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+        && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
 }
 
 /// A web address: `http(s)://` or `ftp://` or a bare host with a dot; no spaces.
@@ -389,10 +359,7 @@ mod tests {
     fn dates_are_strict() {
         assert_eq!(parse_date("2024-03-05").unwrap().to_string(), "2024-03-05");
         assert_eq!(parse_date("2024/3/5").unwrap().to_string(), "2024-03-05");
-        assert_eq!(
-            parse_date("2024年3月5日").unwrap().to_string(),
-            "2024-03-05"
-        );
+        assert_eq!(parse_date("2024年3月5日").unwrap().to_string(), "2024-03-05");
         assert_eq!(parse_date("2024.03.05").unwrap().to_string(), "2024-03-05");
         for bad in [
             "2024-02-30",
@@ -411,8 +378,7 @@ mod tests {
 
     #[test]
     fn datetimes_take_offsets_or_the_local_zone() {
-        let shanghai =
-            TimeZone::get("Asia/Shanghai").unwrap_or(TimeZone::fixed(jiff::tz::offset(8)));
+        let shanghai = TimeZone::get("Asia/Shanghai").unwrap_or(TimeZone::fixed(jiff::tz::offset(8)));
         let t = parse_datetime("2024-03-05 09:30", &shanghai).unwrap();
         assert_eq!(crate::value::format_timestamp(t), "2024-03-05T01:30:00Z");
         let t = parse_datetime("2024-03-05T09:30:00+08:00", &TimeZone::UTC).unwrap();
@@ -446,10 +412,7 @@ mod tests {
         assert_eq!(parse_integer("1,200"), Ok(1200));
         assert_eq!(parse_integer("12.0"), Ok(12));
         assert_eq!(parse_integer("12.5"), Err(FieldError::NotAnInteger));
-        assert_eq!(
-            parse_integer("99999999999999999999"),
-            Err(FieldError::OutOfRange)
-        );
+        assert_eq!(parse_integer("99999999999999999999"), Err(FieldError::OutOfRange));
     }
 
     #[test]

@@ -15,9 +15,7 @@ pub fn normalize(raw: &str) -> String {
     if digits.len() >= 12
         && let Some(rest) = digits.strip_prefix("86")
     {
-        digits = if rest.len() == 11 && rest.starts_with('1') {
-            rest.to_string()
-        } else if rest.starts_with('0') {
+        digits = if (rest.len() == 11 && rest.starts_with('1')) || rest.starts_with('0') {
             rest.to_string()
         } else {
             format!("0{rest}")
@@ -49,9 +47,7 @@ pub fn is_valid(raw: &str) -> bool {
     let main_ok = main
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/'));
-    let ext_ok = ext
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == ' ' || c == '.');
+    let ext_ok = ext.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '.');
     (3..=20).contains(&digits) && main_ok && ext_ok && ext.len() <= 10
 }
 

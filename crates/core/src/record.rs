@@ -71,10 +71,7 @@ pub fn validate_input(
                     Ok(v) => {
                         values.insert(field.name.clone(), v);
                     }
-                    Err(e) => errors.add(
-                        &field.name,
-                        FieldError::Other(format!("default value is invalid: {e}")),
-                    ),
+                    Err(e) => errors.add(&field.name, FieldError::Other(format!("default value is invalid: {e}"))),
                 }
             }
         }
@@ -109,10 +106,7 @@ pub fn display_label(module: &ModuleDef, values: &FieldValues) -> String {
             .map(|(f, v)| v.to_text(f))
             .unwrap_or_default()
     };
-    let person = module
-        .label_fields
-        .iter()
-        .any(|f| f == "lastname" || f == "last_name");
+    let person = module.label_fields.iter().any(|f| f == "lastname" || f == "last_name");
     if person {
         let (last_name, first_name) = if module.field("lastname").is_some() {
             (text("lastname"), text("firstname"))
@@ -176,10 +170,7 @@ mod tests {
         assert_eq!(e.0.get("potential_no"), Some(&FieldError::ReadOnly));
         assert_eq!(e.0.get("potentialname"), Some(&FieldError::Required));
         assert_eq!(e.0.get("closingdate"), Some(&FieldError::Required));
-        assert!(
-            !e.0.contains_key("sales_stage"),
-            "sales_stage has a default"
-        );
+        assert!(!e.0.contains_key("sales_stage"), "sales_stage has a default");
     }
 
     #[test]

@@ -15,17 +15,13 @@ const BUILTIN_MODULES: [(&str, &str); 5] = [
     ("accounts.toml", include_str!("../modules/accounts.toml")),
     ("contacts.toml", include_str!("../modules/contacts.toml")),
     ("leads.toml", include_str!("../modules/leads.toml")),
-    (
-        "opportunities.toml",
-        include_str!("../modules/opportunities.toml"),
-    ),
+    ("opportunities.toml", include_str!("../modules/opportunities.toml")),
     ("users.toml", include_str!("../modules/users.toml")),
 ];
 const BUILTIN_PICKLISTS: &str = include_str!("../modules/picklists.toml");
 
 /// Names a custom field may not take: system columns of every module table.
-pub const RESERVED_COLUMNS: [&str; 6] =
-    ["id", "version", "label", "deleted_at", "module", "owner_id"];
+pub const RESERVED_COLUMNS: [&str; 6] = ["id", "version", "label", "deleted_at", "module", "owner_id"];
 
 /// A custom field as an admin asks for it (API, CLI), before it is checked.
 #[derive(Clone, Debug, Deserialize)]
@@ -63,10 +59,7 @@ pub struct NewField {
 #[serde(untagged)]
 pub enum NewPicklistValue {
     Plain(String),
-    Labelled {
-        value: String,
-        labels: Option<Labels>,
-    },
+    Labelled { value: String, labels: Option<Labels> },
 }
 
 #[derive(Deserialize)]
@@ -84,25 +77,19 @@ pub struct Registry {
 impl Registry {
     /// The built-in modules, with system fields added.
     pub fn builtin() -> Result<Registry, MetaError> {
-        let picklists: PicklistFile =
-            toml::from_str(BUILTIN_PICKLISTS).map_err(|e| MetaError::BadDefinition {
-                file: "picklists.toml".into(),
-                message: e.to_string(),
-            })?;
+        let picklists: PicklistFile = toml::from_str(BUILTIN_PICKLISTS).map_err(|e| MetaError::BadDefinition {
+            file: "picklists.toml".into(),
+            message: e.to_string(),
+        })?;
         let mut registry = Registry {
             modules: BTreeMap::new(),
-            picklists: picklists
-                .picklist
-                .into_iter()
-                .map(|p| (p.name.clone(), p))
-                .collect(),
+            picklists: picklists.picklist.into_iter().map(|p| (p.name.clone(), p)).collect(),
         };
         for (file, text) in BUILTIN_MODULES {
-            let mut module: ModuleDef =
-                toml::from_str(text).map_err(|e| MetaError::BadDefinition {
-                    file: file.into(),
-                    message: e.to_string(),
-                })?;
+            let mut module: ModuleDef = toml::from_str(text).map_err(|e| MetaError::BadDefinition {
+                file: file.into(),
+                message: e.to_string(),
+            })?;
             if module.entity {
                 add_system_fields(&mut module);
             }
@@ -124,10 +111,7 @@ impl Registry {
                 return Err(format!("field `{}` is defined twice", f.name));
             }
             if !module.blocks.iter().any(|b| b.name == f.block) {
-                return Err(format!(
-                    "field `{}` names unknown block `{}`",
-                    f.name, f.block
-                ));
+                return Err(format!("field `{}` names unknown block `{}`", f.name, f.block));
             }
             if matches!(f.field_type, FieldType::Picklist | FieldType::Multipicklist)
                 && !self.picklists.contains_key(f.picklist_name())
@@ -226,30 +210,21 @@ impl Registry {
         match field_type {
             FieldType::Picklist | FieldType::Multipicklist => {
                 if new.values.is_empty() {
-                    return Err(MetaError::Invalid(
-                        "a picklist field needs at least one value".into(),
-                    ));
+                    return Err(MetaError::Invalid("a picklist field needs at least one value".into()));
                 }
                 let name = format!("{}.{}", m.name, new.name);
                 let mut values = Vec::new();
                 for v in &new.values {
                     let (value, labels) = match v {
                         NewPicklistValue::Plain(s) => (s.trim().to_string(), None),
-                        NewPicklistValue::Labelled { value, labels } => {
-                            (value.trim().to_string(), labels.clone())
-                        }
+                        NewPicklistValue::Labelled { value, labels } => (value.trim().to_string(), labels.clone()),
                     };
-                    if value.is_empty()
-                        || values
-                            .iter()
-                            .any(|x: &crate::meta::PicklistValueDef| x.value == value)
-                    {
+                    if value.is_empty() || values.iter().any(|x: &crate::meta::PicklistValueDef| x.value == value) {
                         return Err(MetaError::Invalid(format!(
                             "picklist value `{value}` is empty or repeated"
                         )));
                     }
-                    let labels =
-                        labels.unwrap_or_else(|| Labels::new(value.clone(), value.clone()));
+                    let labels = labels.unwrap_or_else(|| Labels::new(value.clone(), value.clone()));
                     values.push(crate::meta::PicklistValueDef {
                         value,
                         labels,
@@ -270,9 +245,7 @@ impl Registry {
                 for t in &new.targets {
                     let target = self.module(t)?;
                     if !target.entity {
-                        return Err(MetaError::Invalid(format!(
-                            "`{t}` cannot be a reference target"
-                        )));
+                        return Err(MetaError::Invalid(format!("`{t}` cannot be a reference target")));
                     }
                 }
             }
@@ -346,14 +319,7 @@ pub fn valid_field_name(name: &str) -> bool {
         && !name.ends_with('_')
 }
 
-fn system_field(
-    name: &str,
-    field_type: FieldType,
-    en: &str,
-    zh: &str,
-    block: &str,
-    sequence: u32,
-) -> FieldDef {
+fn system_field(name: &str, field_type: FieldType, en: &str, zh: &str, block: &str, sequence: u32) -> FieldDef {
     FieldDef {
         name: name.into(),
         field_type,
@@ -377,11 +343,7 @@ fn system_field(
 
 /// Adds the fields every entity module has: record number, owner, who and when.
 fn add_system_fields(module: &mut ModuleDef) {
-    let main = module
-        .blocks
-        .first()
-        .map(|b| b.name.clone())
-        .unwrap_or_default();
+    let main = module.blocks.first().map(|b| b.name.clone()).unwrap_or_default();
     if !module.blocks.iter().any(|b| b.name == "system_information") {
         module.blocks.push(BlockDef {
             name: "system_information".into(),
@@ -414,23 +376,9 @@ fn add_system_fields(module: &mut ModuleDef) {
     let mut tags = system_field("tags", FieldType::Tags, "Tags", "标签", sys, 6);
     tags.readonly = false;
     tags.searchable = true;
-    let mut modifiedby = system_field(
-        "modifiedby",
-        FieldType::Owner,
-        "Last Modified By",
-        "最后修改人",
-        sys,
-        4,
-    );
+    let mut modifiedby = system_field("modifiedby", FieldType::Owner, "Last Modified By", "最后修改人", sys, 4);
     modifiedby.targets = vec!["Users".into()];
-    let mut createdby = system_field(
-        "created_user_id",
-        FieldType::Owner,
-        "Created By",
-        "创建人",
-        sys,
-        3,
-    );
+    let mut createdby = system_field("created_user_id", FieldType::Owner, "Created By", "创建人", sys, 3);
     createdby.targets = vec!["Users".into()];
     let mut fields = vec![number, owner];
     fields.push(system_field(
@@ -467,13 +415,7 @@ mod tests {
         let r = Registry::builtin().expect("built-in definitions load");
         for name in ["Accounts", "Contacts", "Leads", "Opportunities"] {
             let m = r.module(name).expect("module exists");
-            for f in [
-                "assigned_user_id",
-                "createdtime",
-                "modifiedtime",
-                "modifiedby",
-                "tags",
-            ] {
+            for f in ["assigned_user_id", "createdtime", "modifiedtime", "modifiedby", "tags"] {
                 assert!(m.field(f).is_some(), "{name} lacks {f}");
             }
             assert!(m.field(&m.number_field).is_some());
@@ -511,43 +453,23 @@ mod tests {
     fn chinese_picklist_labels_resolve_to_vtiger_values() {
         let r = Registry::builtin().unwrap();
         assert_eq!(
-            r.picklist("leadsource")
-                .unwrap()
-                .resolve("陌生电话")
-                .unwrap()
-                .value,
+            r.picklist("leadsource").unwrap().resolve("陌生电话").unwrap().value,
             "Cold Call"
         );
         assert_eq!(
-            r.picklist("leadstatus")
-                .unwrap()
-                .resolve("垃圾线索")
-                .unwrap()
-                .value,
+            r.picklist("leadstatus").unwrap().resolve("垃圾线索").unwrap().value,
             "Junk Lead"
         );
         assert_eq!(
-            r.picklist("accounttype")
-                .unwrap()
-                .resolve("潜在客户")
-                .unwrap()
-                .value,
+            r.picklist("accounttype").unwrap().resolve("潜在客户").unwrap().value,
             "Prospect"
         );
         assert_eq!(
-            r.picklist("rating")
-                .unwrap()
-                .resolve("项目取消")
-                .unwrap()
-                .value,
+            r.picklist("rating").unwrap().resolve("项目取消").unwrap().value,
             "Project Cancelled"
         );
         assert_eq!(
-            r.picklist("industry")
-                .unwrap()
-                .resolve("科技")
-                .unwrap()
-                .value,
+            r.picklist("industry").unwrap().resolve("科技").unwrap().value,
             "Technology"
         );
     }
@@ -582,10 +504,7 @@ mod tests {
             "a-b",
         ] {
             new.name = bad.into();
-            assert!(
-                r.plan_custom_field("Leads", &new).is_err(),
-                "{bad} accepted"
-            );
+            assert!(r.plan_custom_field("Leads", &new).is_err(), "{bad} accepted");
         }
     }
 }

@@ -49,9 +49,7 @@ pub fn query_terms(query: &str) -> Vec<Term> {
         match piece {
             Piece::Cjk(run) if run.len() == 1 => terms.push(Term::Exact(run[0].to_string())),
             Piece::Cjk(run) if run.len() == 2 => terms.push(Term::Exact(run.iter().collect())),
-            Piece::Cjk(run) => terms.push(Term::Phrase(
-                run.windows(2).map(|w| w.iter().collect()).collect(),
-            )),
+            Piece::Cjk(run) => terms.push(Term::Phrase(run.windows(2).map(|w| w.iter().collect()).collect())),
             Piece::Word(w) => terms.push(Term::Prefix(w)),
         }
     }
@@ -101,12 +99,9 @@ mod tests {
     #[test]
     fn cjk_fragments_and_latin_words() {
         let t = index_tokens("北京市朝阳区 张伟 Alice@Example.com");
-        for tok in [
-            "北京", "京市", "朝阳", "张伟", "北", "alice", "example", "com",
-        ] {
+        for tok in ["北京", "京市", "朝阳", "张伟", "北", "alice", "example", "com"] {
             assert!(t.split(' ').any(|x| x == tok), "{tok} missing from {t}");
         }
-        assert!(!t.split(' ').any(|x| x == "市朝" && false));
         assert_eq!(query_terms("北京"), vec![Term::Exact("北京".into())]);
         assert_eq!(
             query_terms("北京市"),

@@ -62,9 +62,7 @@ impl Value {
             Value::Date(d) => Stored::Text(d.to_string()),
             Value::DateTime(t) => Stored::Int(t.as_millisecond()),
             Value::Time(t) => Stored::Text(format_time(*t)),
-            Value::List(v) => {
-                Stored::Text(serde_json::to_string(v).unwrap_or_else(|_| "[]".into()))
-            }
+            Value::List(v) => Stored::Text(serde_json::to_string(v).unwrap_or_else(|_| "[]".into())),
         }
     }
 
@@ -83,20 +81,14 @@ impl Value {
         match (t, stored) {
             (_, Stored::Null) => Value::Null,
             (FieldType::Integer, Stored::Int(i)) => Value::Int(i),
-            (FieldType::Decimal | FieldType::Currency | FieldType::Percent, Stored::Int(i)) => {
-                Value::Scaled(i)
-            }
+            (FieldType::Decimal | FieldType::Currency | FieldType::Percent, Stored::Int(i)) => Value::Scaled(i),
             (FieldType::Boolean, Stored::Int(i)) => Value::Bool(i != 0),
             (FieldType::Datetime, Stored::Int(i)) => Timestamp::from_millisecond(i)
                 .map(Value::DateTime)
                 .unwrap_or(Value::Null),
             (FieldType::Reference | FieldType::Owner, Stored::Int(i)) => Value::Id(i),
-            (FieldType::Date, Stored::Text(s)) => {
-                s.parse::<Date>().map(Value::Date).unwrap_or(Value::Null)
-            }
-            (FieldType::Time, Stored::Text(s)) => {
-                s.parse::<Time>().map(Value::Time).unwrap_or(Value::Null)
-            }
+            (FieldType::Date, Stored::Text(s)) => s.parse::<Date>().map(Value::Date).unwrap_or(Value::Null),
+            (FieldType::Time, Stored::Text(s)) => s.parse::<Time>().map(Value::Time).unwrap_or(Value::Null),
             (FieldType::Multipicklist | FieldType::Tags, Stored::Text(s)) => {
                 Value::List(serde_json::from_str(&s).unwrap_or_default())
             }

@@ -19,25 +19,25 @@ pub fn request_lang() -> Lang {
     REQUEST_LANG.try_with(|l| *l).unwrap_or_default()
 }
 
+/// Code, message, per-field messages and an extra member of an error body.
+type BodyParts<'a> = (
+    &'a str,
+    String,
+    Option<BTreeMap<String, String>>,
+    Option<(&'static str, Value)>,
+);
+
 /// An error on its way to becoming a response.
 #[derive(Debug)]
 pub enum AppError {
     /// 400: the body or query is not what the endpoint takes.
-    BadRequest {
-        code: &'static str,
-        en: String,
-        zh: String,
-    },
+    BadRequest { code: &'static str, en: String, zh: String },
     /// 401
     Unauthorized { en: String, zh: String },
     /// 403
     Forbidden(String),
     /// 404
-    NotFound {
-        code: &'static str,
-        en: String,
-        zh: String,
-    },
+    NotFound { code: &'static str, en: String, zh: String },
     /// 405
     MethodNotAllowed,
     /// 409
@@ -56,11 +56,7 @@ pub enum AppError {
 
 impl AppError {
     /// A 400 with the same text in both languages (e.g. a parser's message naming a position).
-    pub fn bad_request(
-        code: &'static str,
-        en: impl Into<String>,
-        zh: impl Into<String>,
-    ) -> AppError {
+    pub fn bad_request(code: &'static str, en: impl Into<String>, zh: impl Into<String>) -> AppError {
         AppError::BadRequest {
             code,
             en: en.into(),
@@ -102,12 +98,7 @@ impl AppError {
                 en.to_string()
             }
         };
-        let (code, message, fields, extra): (
-            &str,
-            String,
-            Option<BTreeMap<String, String>>,
-            Option<(&str, Value)>,
-        ) = match self {
+        let (code, message, fields, extra): BodyParts = match self {
             AppError::BadRequest { code, en, zh } => (code, pick(en, zh), None, None),
             AppError::Unauthorized { en, zh } => ("unauthorized", pick(en, zh), None, None),
             AppError::Forbidden(m) => ("forbidden", pick(m, &format!("无权操作：{m}")), None, None),
@@ -130,9 +121,7 @@ impl AppError {
                     &format!(
                         "someone else saved this record first (now version {current_version}); reload and apply your change again"
                     ),
-                    &format!(
-                        "其他人已先保存了此记录（当前版本 {current_version}），请刷新后重新修改"
-                    ),
+                    &format!("其他人已先保存了此记录（当前版本 {current_version}），请刷新后重新修改"),
                 ),
                 None,
                 Some((
@@ -140,9 +129,7 @@ impl AppError {
                     json!({"current_version": current_version, "changes": changes}),
                 )),
             ),
-            AppError::Conflict(Conflict::State(m)) => {
-                ("conflict", pick(m, &format!("状态冲突：{m}")), None, None)
-            }
+            AppError::Conflict(Conflict::State(m)) => ("conflict", pick(m, &format!("状态冲突：{m}")), None, None),
             AppError::TooLarge(limit) => (
                 "payload_too_large",
                 pick(
@@ -207,9 +194,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound { module, id } => AppError::NotFound {
                 code: "not_found",
-                en: format!(
-                    "{module} record {id} does not exist, was deleted, or is not visible to you"
-                ),
+                en: format!("{module} record {id} does not exist, was deleted, or is not visible to you"),
                 zh: format!("{module} 记录 {id} 不存在、已删除或您无权查看"),
             },
             StoreError::Forbidden(m) => AppError::Forbidden(m),

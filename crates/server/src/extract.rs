@@ -70,12 +70,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 
 /// Parses a record id from a path segment.
 pub fn parse_id(raw: &str) -> Result<i64, AppError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        AppError::not_found(
-            format!("`{raw}` is not a record id"),
-            format!("“{raw}”不是记录编号"),
-        )
-    })
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::not_found(format!("`{raw}` is not a record id"), format!("“{raw}”不是记录编号")))
 }
 
 /// The user a bearer token belongs to.
@@ -98,10 +96,7 @@ impl FromRequestParts<AppState> for ApiUser {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or_else(|| {
                 unauthorized(
@@ -111,12 +106,7 @@ impl FromRequestParts<AppState> for ApiUser {
             })?;
         let user = sable_store::users::authenticate_token(&state.store, token)
             .await?
-            .ok_or_else(|| {
-                unauthorized(
-                    "the token is invalid, expired or revoked",
-                    "令牌无效、已过期或已吊销",
-                )
-            })?;
+            .ok_or_else(|| unauthorized("the token is invalid, expired or revoked", "令牌无效、已过期或已吊销"))?;
         parts.extensions.insert(TokenText(token.to_string()));
         Ok(ApiUser(user.actor()))
     }

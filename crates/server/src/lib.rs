@@ -62,9 +62,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(limit))
         .layer(CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(AppError::Internal(anyhow::anyhow!(
-                "a handler panicked"
-            )))
+            axum::response::IntoResponse::into_response(AppError::Internal(anyhow::anyhow!("a handler panicked")))
         }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -131,8 +129,6 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
     }
 }

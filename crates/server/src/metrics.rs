@@ -38,11 +38,7 @@ impl Metrics {
             out,
             "# HELP sable_build_info Sable version.\n# TYPE sable_build_info gauge"
         );
-        let _ = writeln!(
-            out,
-            "sable_build_info{{version=\"{}\"}} 1",
-            env!("CARGO_PKG_VERSION")
-        );
+        let _ = writeln!(out, "sable_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
         let _ = writeln!(
             out,
             "# HELP sable_database_up Whether the database answered the scrape.\n# TYPE sable_database_up gauge"

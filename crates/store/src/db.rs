@@ -70,8 +70,7 @@ impl Row {
 
     /// A text column (an error when null).
     pub fn text(&self, name: &str) -> anyhow::Result<String> {
-        self.opt_text(name)?
-            .with_context(|| format!("column {name} is null"))
+        self.opt_text(name)?.with_context(|| format!("column {name} is null"))
     }
 
     /// A text column that may be null.
@@ -115,11 +114,7 @@ fn convert_sqlite(rows: Vec<sqlx::sqlite::SqliteRow>) -> anyhow::Result<Vec<Row>
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let columns: Arc<[String]> = first
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .collect();
+    let columns: Arc<[String]> = first.columns().iter().map(|c| c.name().to_string()).collect();
     rows.iter()
         .map(|r| {
             let mut values = Vec::with_capacity(columns.len());
@@ -148,11 +143,7 @@ fn convert_pg(rows: Vec<sqlx::postgres::PgRow>) -> anyhow::Result<Vec<Row>> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let columns: Arc<[String]> = first
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .collect();
+    let columns: Arc<[String]> = first.columns().iter().map(|c| c.name().to_string()).collect();
     rows.iter()
         .map(|r| {
             let mut values = Vec::with_capacity(columns.len());
@@ -249,22 +240,16 @@ impl Db {
     /// Runs a statement, returning the number of rows affected.
     pub async fn execute(&self, q: &Sql) -> anyhow::Result<u64> {
         Ok(match self {
-            Db::Sqlite(p) => bind_all!(
-                sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())),
-                &q.args
-            )
-            .execute(p)
-            .await
-            .with_context(|| format!("running {}", q.text))?
-            .rows_affected(),
-            Db::Pg(p) => bind_all!(
-                sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())),
-                &q.args
-            )
-            .execute(p)
-            .await
-            .with_context(|| format!("running {}", q.text))?
-            .rows_affected(),
+            Db::Sqlite(p) => bind_all!(sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())), &q.args)
+                .execute(p)
+                .await
+                .with_context(|| format!("running {}", q.text))?
+                .rows_affected(),
+            Db::Pg(p) => bind_all!(sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())), &q.args)
+                .execute(p)
+                .await
+                .with_context(|| format!("running {}", q.text))?
+                .rows_affected(),
         })
     }
 
@@ -272,22 +257,16 @@ impl Db {
     pub async fn fetch_all(&self, q: &Sql) -> anyhow::Result<Vec<Row>> {
         match self {
             Db::Sqlite(p) => convert_sqlite(
-                bind_all!(
-                    sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())),
-                    &q.args
-                )
-                .fetch_all(p)
-                .await
-                .with_context(|| format!("running {}", q.text))?,
+                bind_all!(sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())), &q.args)
+                    .fetch_all(p)
+                    .await
+                    .with_context(|| format!("running {}", q.text))?,
             ),
             Db::Pg(p) => convert_pg(
-                bind_all!(
-                    sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())),
-                    &q.args
-                )
-                .fetch_all(p)
-                .await
-                .with_context(|| format!("running {}", q.text))?,
+                bind_all!(sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())), &q.args)
+                    .fetch_all(p)
+                    .await
+                    .with_context(|| format!("running {}", q.text))?,
             ),
         }
     }
@@ -301,14 +280,10 @@ impl Db {
     pub async fn execute_script(&self, script: &str) -> anyhow::Result<()> {
         match self {
             Db::Sqlite(p) => {
-                sqlx::raw_sql(AssertSqlSafe(script.to_string()))
-                    .execute(p)
-                    .await?;
+                sqlx::raw_sql(AssertSqlSafe(script.to_string())).execute(p).await?;
             }
             Db::Pg(p) => {
-                sqlx::raw_sql(AssertSqlSafe(script.to_string()))
-                    .execute(p)
-                    .await?;
+                sqlx::raw_sql(AssertSqlSafe(script.to_string())).execute(p).await?;
             }
         }
         Ok(())
@@ -359,22 +334,16 @@ impl Tx {
     /// Runs a statement, returning the number of rows affected.
     pub async fn execute(&mut self, q: &Sql) -> anyhow::Result<u64> {
         Ok(match self {
-            Tx::Sqlite(t) => bind_all!(
-                sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())),
-                &q.args
-            )
-            .execute(&mut **t)
-            .await
-            .with_context(|| format!("running {}", q.text))?
-            .rows_affected(),
-            Tx::Pg(t) => bind_all!(
-                sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())),
-                &q.args
-            )
-            .execute(&mut **t)
-            .await
-            .with_context(|| format!("running {}", q.text))?
-            .rows_affected(),
+            Tx::Sqlite(t) => bind_all!(sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())), &q.args)
+                .execute(&mut **t)
+                .await
+                .with_context(|| format!("running {}", q.text))?
+                .rows_affected(),
+            Tx::Pg(t) => bind_all!(sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())), &q.args)
+                .execute(&mut **t)
+                .await
+                .with_context(|| format!("running {}", q.text))?
+                .rows_affected(),
         })
     }
 
@@ -382,22 +351,16 @@ impl Tx {
     pub async fn fetch_all(&mut self, q: &Sql) -> anyhow::Result<Vec<Row>> {
         match self {
             Tx::Sqlite(t) => convert_sqlite(
-                bind_all!(
-                    sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())),
-                    &q.args
-                )
-                .fetch_all(&mut **t)
-                .await
-                .with_context(|| format!("running {}", q.text))?,
+                bind_all!(sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())), &q.args)
+                    .fetch_all(&mut **t)
+                    .await
+                    .with_context(|| format!("running {}", q.text))?,
             ),
             Tx::Pg(t) => convert_pg(
-                bind_all!(
-                    sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())),
-                    &q.args
-                )
-                .fetch_all(&mut **t)
-                .await
-                .with_context(|| format!("running {}", q.text))?,
+                bind_all!(sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())), &q.args)
+                    .fetch_all(&mut **t)
+                    .await
+                    .with_context(|| format!("running {}", q.text))?,
             ),
         }
     }

@@ -14,11 +14,7 @@ pub fn compile(sql: &mut Sql, alias: &str, tree: &Resolved) {
     match tree {
         Resolved::All(items) | Resolved::Any(items) => {
             if items.is_empty() {
-                sql.push(if matches!(tree, Resolved::All(_)) {
-                    "1=1"
-                } else {
-                    "1=0"
-                });
+                sql.push(if matches!(tree, Resolved::All(_)) { "1=1" } else { "1=0" });
                 return;
             }
             let joiner = if matches!(tree, Resolved::All(_)) {
@@ -48,10 +44,7 @@ fn target(field: &FieldDef, v: &Value, matching: bool) -> (String, Arg) {
     if matching && let Some(mc) = field.match_column() {
         return (mc, Arg::from_stored(&v.match_key(), false));
     }
-    (
-        field.name.clone(),
-        Arg::from_stored(&v.to_stored(), is_int(field)),
-    )
+    (field.name.clone(), Arg::from_stored(&v.to_stored(), is_int(field)))
 }
 
 fn like_pattern(text: &str, prefix: bool, suffix: bool) -> String {
@@ -198,15 +191,9 @@ fn condition(sql: &mut Sql, alias: &str, c: &Condition) {
                 sql.bind_list(args).push(")");
             }
         }
-        (Op::Contains, Operand::Text(t)) => {
-            like(sql, alias, &field.name, like_pattern(t, true, true))
-        }
-        (Op::StartsWith, Operand::Text(t)) => {
-            like(sql, alias, &field.name, like_pattern(t, false, true))
-        }
-        (Op::EndsWith, Operand::Text(t)) => {
-            like(sql, alias, &field.name, like_pattern(t, true, false))
-        }
+        (Op::Contains, Operand::Text(t)) => like(sql, alias, &field.name, like_pattern(t, true, true)),
+        (Op::StartsWith, Operand::Text(t)) => like(sql, alias, &field.name, like_pattern(t, false, true)),
+        (Op::EndsWith, Operand::Text(t)) => like(sql, alias, &field.name, like_pattern(t, true, false)),
         // The resolver never produces other shapes; match nothing rather than everything.
         _ => {
             sql.push("1=0");
@@ -227,9 +214,7 @@ fn list_condition(sql: &mut Sql, alias: &str, c: &Condition) {
         Op::IsNotEmpty => empty_check(sql, alias, field, false),
         Op::Eq | Op::Contains | Op::In => list_has(sql, alias, field, &values),
         Op::Ne | Op::NotIn => {
-            sql.push("(")
-                .col(alias, &field.name)
-                .push(" IS NULL OR NOT ");
+            sql.push("(").col(alias, &field.name).push(" IS NULL OR NOT ");
             list_has(sql, alias, field, &values);
             sql.push(")");
         }
@@ -253,18 +238,11 @@ pub fn order_by(sql: &mut Sql, alias: &str, keys: &[(FieldDef, bool)]) {
         };
     }
     let desc = keys.first().is_some_and(|(_, d)| *d);
-    sql.col(alias, "id")
-        .push(if desc { " DESC" } else { " ASC" });
+    sql.col(alias, "id").push(if desc { " DESC" } else { " ASC" });
 }
 
 /// Appends the keyset condition "after (value, id)" for a single sort key (or none).
-pub fn after(
-    sql: &mut Sql,
-    alias: &str,
-    key: Option<&(FieldDef, bool)>,
-    last_value: &Stored,
-    last_id: i64,
-) {
+pub fn after(sql: &mut Sql, alias: &str, key: Option<&(FieldDef, bool)>, last_value: &Stored, last_id: i64) {
     let Some((field, desc)) = key else {
         sql.col(alias, "id").push(" > ").bind(last_id);
         return;

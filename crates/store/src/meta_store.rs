@@ -27,8 +27,8 @@ pub async fn load_registry(db: &Db) -> anyhow::Result<(Registry, i64)> {
         .await?;
     for row in rows {
         let module = row.text("module")?;
-        let field: FieldDef = serde_json::from_str(&row.text("definition")?)
-            .context("reading a custom field definition")?;
+        let field: FieldDef =
+            serde_json::from_str(&row.text("definition")?).context("reading a custom field definition")?;
         let picklist: Option<PicklistDef> = match row.opt_text("picklist")? {
             Some(p) => Some(serde_json::from_str(&p).context("reading a custom picklist")?),
             None => None,
@@ -54,13 +54,10 @@ pub async fn load_registry(db: &Db) -> anyhow::Result<(Registry, i64)> {
 
 /// The current metadata version.
 pub async fn meta_version(db: &Db) -> anyhow::Result<i64> {
-    db.fetch_optional(
-        db.sql()
-            .push("SELECT version FROM meta_version WHERE id = 1"),
-    )
-    .await?
-    .context("meta_version row is missing")?
-    .int("version")
+    db.fetch_optional(db.sql().push("SELECT version FROM meta_version WHERE id = 1"))
+        .await?
+        .context("meta_version row is missing")?
+        .int("version")
 }
 
 async fn bump_version(tx: &mut Tx) -> anyhow::Result<()> {
@@ -76,19 +73,12 @@ fn require_admin(actor: &Actor) -> StoreResult<()> {
     if actor.is_admin {
         Ok(())
     } else {
-        Err(StoreError::Forbidden(
-            "only an administrator may change modules".into(),
-        ))
+        Err(StoreError::Forbidden("only an administrator may change modules".into()))
     }
 }
 
 /// Adds a custom field: records it, adds its column and indexes, in one transaction.
-pub async fn add_custom_field(
-    store: &Store,
-    actor: &Actor,
-    module: &str,
-    new: &NewField,
-) -> StoreResult<FieldDef> {
+pub async fn add_custom_field(store: &Store, actor: &Actor, module: &str, new: &NewField) -> StoreResult<FieldDef> {
     require_admin(actor)?;
     let registry = store.registry().await?;
     let (field, picklist) = registry.plan_custom_field(module, new)?;
@@ -104,7 +94,13 @@ pub async fn add_custom_field(
         .push(", ")
         .bind(serde_json::to_string(&field).context("encoding field")?)
         .push(", ")
-        .bind(picklist.as_ref().map(serde_json::to_string).transpose().context("encoding picklist")?)
+        .bind(
+            picklist
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .context("encoding picklist")?,
+        )
         .push(", ")
         .bind(now)
         .push(", ")
@@ -112,9 +108,7 @@ pub async fn add_custom_field(
         .push(")");
     if let Err(e) = w.tx.execute(&q).await {
         let text = format!("{e:#}");
-        if text.contains("custom_fields_module_name_key")
-            || text.contains("UNIQUE constraint failed")
-        {
+        if text.contains("custom_fields_module_name_key") || text.contains("UNIQUE constraint failed") {
             return Err(sable_core::meta::MetaError::DuplicateField(field.name.clone()).into());
         }
         return Err(e.into());
@@ -132,12 +126,7 @@ pub async fn add_custom_field(
 }
 
 /// Changes a module's default sharing.
-pub async fn set_sharing(
-    store: &Store,
-    actor: &Actor,
-    module: &str,
-    sharing: Sharing,
-) -> StoreResult<()> {
+pub async fn set_sharing(store: &Store, actor: &Actor, module: &str, sharing: Sharing) -> StoreResult<()> {
     require_admin(actor)?;
     let registry = store.registry().await?;
     let m = registry.module(module)?;

@@ -31,8 +31,7 @@ pub fn visibility(sql: &mut Sql, actor: &Actor, module: &ModuleDef) {
     if actor.is_admin || module.sharing != Sharing::Private {
         return;
     }
-    sql.push(" AND t.\"assigned_user_id\" = ")
-        .bind(actor.user_id);
+    sql.push(" AND t.\"assigned_user_id\" = ").bind(actor.user_id);
 }
 
 /// Whether the actor may change a record owned by `owner`.
@@ -61,11 +60,7 @@ pub fn row_to_record(module: &ModuleDef, row: &Row) -> anyhow::Result<Record> {
 }
 
 /// Fills the display labels of the records and users the records point to.
-pub async fn fill_labels(
-    db: &Db,
-    module: &ModuleDef,
-    records: &mut [Record],
-) -> anyhow::Result<()> {
+pub async fn fill_labels(db: &Db, module: &ModuleDef, records: &mut [Record]) -> anyhow::Result<()> {
     let ref_fields: Vec<&FieldDef> = module
         .fields
         .iter()
@@ -74,12 +69,10 @@ pub async fn fill_labels(
     let ids: BTreeSet<i64> = records
         .iter()
         .flat_map(|r| {
-            ref_fields
-                .iter()
-                .filter_map(|f| match r.values.get(&f.name) {
-                    Some(Value::Id(id)) => Some(*id),
-                    _ => None,
-                })
+            ref_fields.iter().filter_map(|f| match r.values.get(&f.name) {
+                Some(Value::Id(id)) => Some(*id),
+                _ => None,
+            })
         })
         .collect();
     if ids.is_empty() {
@@ -166,8 +159,7 @@ struct Cursor {
 }
 
 fn encode_cursor(c: &Cursor) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(c).unwrap_or_default())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap_or_default())
 }
 
 fn decode_cursor(s: &str) -> StoreResult<Cursor> {
@@ -214,17 +206,17 @@ pub async fn query_records(
         let field = if s.field == "id" {
             None
         } else {
-            Some(module.field(&s.field).ok_or_else(|| {
-                StoreError::BadRequest(format!("cannot sort by unknown field `{}`", s.field))
-            })?)
+            Some(
+                module
+                    .field(&s.field)
+                    .ok_or_else(|| StoreError::BadRequest(format!("cannot sort by unknown field `{}`", s.field)))?,
+            )
         };
         match field {
             Some(f) => keys.push((f.clone(), s.desc)),
             None if keys.is_empty() && query.sort.len() == 1 => {}
             None => {
-                return Err(StoreError::BadRequest(
-                    "`id` can only be the only sort key".into(),
-                ));
+                return Err(StoreError::BadRequest("`id` can only be the only sort key".into()));
             }
         }
     }
@@ -257,9 +249,7 @@ pub async fn query_records(
     q.push(" FROM ").ident(&table).push(" t");
     append(&mut q, &where_sql);
     if let Some(Cursor {
-        id: Some(last_id),
-        v,
-        ..
+        id: Some(last_id), v, ..
     }) = &cursor
         && keyset
     {
@@ -274,8 +264,7 @@ pub async fn query_records(
     }
     q.push(" LIMIT ").bind(i64::from(limit) + 1);
     if !keyset || id_desc {
-        q.push(" OFFSET ")
-            .bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        q.push(" OFFSET ").bind(i64::try_from(offset).unwrap_or(i64::MAX));
     }
     let rows = db.fetch_all(&q).await.context("listing records")?;
     let more = rows.len() > limit as usize;
@@ -313,11 +302,7 @@ pub async fn query_records(
             .push(" t");
         append(&mut c, &where_sql);
         c.push(" LIMIT ").bind(COUNT_CAP).push(") capped");
-        let n = db
-            .fetch_optional(&c)
-            .await?
-            .context("count row")?
-            .int("n")?;
+        let n = db.fetch_optional(&c).await?.context("count row")?.int("n")?;
         (Some(n), n < COUNT_CAP)
     } else {
         (None, false)
@@ -343,10 +328,7 @@ fn append(dst: &mut Sql, src: &Sql) {
             let mut i = 0;
             while let Some(pos) = rest.find('$') {
                 dst.text.push_str(&rest[..pos]);
-                let digits: String = rest[pos + 1..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit())
-                    .collect();
+                let digits: String = rest[pos + 1..].chars().take_while(|c| c.is_ascii_digit()).collect();
                 dst.bind(src.args[i].clone());
                 i += 1;
                 rest = &rest[pos + 1 + digits.len()..];
@@ -357,11 +339,7 @@ fn append(dst: &mut Sql, src: &Sql) {
 }
 
 /// A record's history, oldest first, with actors' names.
-pub async fn history(
-    db: &Db,
-    record_id: i64,
-    since_version: Option<i64>,
-) -> anyhow::Result<Vec<HistoryEntry>> {
+pub async fn history(db: &Db, record_id: i64, since_version: Option<i64>) -> anyhow::Result<Vec<HistoryEntry>> {
     let mut q = db.sql();
     q.push("SELECT h.id, h.record_id, h.action, h.version, h.actor_id, h.changes, h.created_at, r.label AS actor FROM record_history h LEFT JOIN records r ON r.id = h.actor_id WHERE h.record_id = ")
         .bind(record_id);

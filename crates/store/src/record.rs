@@ -27,10 +27,7 @@ impl Record {
     pub fn to_json(&self, module: &ModuleDef) -> Json {
         let mut fields = Map::new();
         for field in &module.fields {
-            let v = self
-                .values
-                .get(&field.name)
-                .map_or(Json::Null, |v| v.to_json(field));
+            let v = self.values.get(&field.name).map_or(Json::Null, |v| v.to_json(field));
             fields.insert(field.name.clone(), v);
         }
         let mut out = json!({

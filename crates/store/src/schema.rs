@@ -34,9 +34,7 @@ pub fn migration_versions() -> Vec<&'static str> {
 async fn lock_schema(tx: &mut Tx) -> anyhow::Result<()> {
     if tx.dialect() == Dialect::Postgres {
         let mut q = tx.sql();
-        q.push("SELECT pg_advisory_xact_lock(")
-            .bind(734_201_i64)
-            .push(")");
+        q.push("SELECT pg_advisory_xact_lock(").bind(734_201_i64).push(")");
         tx.execute(&q).await.context("taking the schema lock")?;
     }
     Ok(())
@@ -118,11 +116,7 @@ async fn existing_columns(tx: &mut Tx, table: &str) -> anyhow::Result<Vec<String
             .push("SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ")
             .bind(table),
     };
-    tx.fetch_all(&q)
-        .await?
-        .iter()
-        .map(|r| r.text("name"))
-        .collect()
+    tx.fetch_all(&q).await?.iter().map(|r| r.text("name")).collect()
 }
 
 /// Creates a module's table if missing and adds columns for fields it lacks.
@@ -177,16 +171,8 @@ fn wants_index(module: &ModuleDef, f: &FieldDef) -> bool {
 }
 
 /// Adds a column (custom field or a built-in field added in a newer version).
-pub async fn add_column(
-    tx: &mut Tx,
-    table: &str,
-    col: &str,
-    storage: Storage,
-) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        is_safe_ident(table) && is_safe_ident(col),
-        "unsafe identifier"
-    );
+pub async fn add_column(tx: &mut Tx, table: &str, col: &str, storage: Storage) -> anyhow::Result<()> {
+    anyhow::ensure!(is_safe_ident(table) && is_safe_ident(col), "unsafe identifier");
     let ddl = format!(
         "ALTER TABLE \"{table}\" ADD COLUMN \"{col}\" {}",
         column_type(tx.dialect(), storage)
@@ -197,11 +183,7 @@ pub async fn add_column(
 }
 
 /// Indexes a field's columns among live records, with `id` as the tie-breaker for keyset pages.
-pub async fn create_field_indexes(
-    tx: &mut Tx,
-    table: &str,
-    field: &FieldDef,
-) -> anyhow::Result<()> {
+pub async fn create_field_indexes(tx: &mut Tx, table: &str, field: &FieldDef) -> anyhow::Result<()> {
     for (col, _) in field_columns(field) {
         create_index(tx, table, &col).await?;
     }
@@ -209,10 +191,7 @@ pub async fn create_field_indexes(
 }
 
 async fn create_index(tx: &mut Tx, table: &str, col: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        is_safe_ident(table) && is_safe_ident(col),
-        "unsafe identifier"
-    );
+    anyhow::ensure!(is_safe_ident(table) && is_safe_ident(col), "unsafe identifier");
     let name = format!("{table}_{col}_idx");
     let name = if name.len() > 63 {
         format!("{}_idx", &name[..55])
@@ -242,13 +221,7 @@ mod tests {
         };
         let sqlite = list("sqlite");
         assert_eq!(sqlite, list("postgres"));
-        let embedded: Vec<String> = super::migration_versions()
-            .iter()
-            .map(|v| format!("{v}.sql"))
-            .collect();
-        assert_eq!(
-            sqlite, embedded,
-            "every migration file must be embedded in MIGRATIONS"
-        );
+        let embedded: Vec<String> = super::migration_versions().iter().map(|v| format!("{v}.sql")).collect();
+        assert_eq!(sqlite, embedded, "every migration file must be embedded in MIGRATIONS");
     }
 }

@@ -10,21 +10,14 @@ use crate::record::SearchHit;
 use crate::sql::{Arg, Dialect};
 
 /// Replaces a record's tokens.
-pub async fn index(
-    tx: &mut Tx,
-    record_id: i64,
-    text: &str,
-    fresh: bool,
-    now: i64,
-) -> anyhow::Result<()> {
+pub async fn index(tx: &mut Tx, record_id: i64, text: &str, fresh: bool, now: i64) -> anyhow::Result<()> {
     let tokens = index_tokens(text);
     let mut q = tx.sql();
     match tx.dialect() {
         Dialect::Sqlite => {
             if !fresh {
                 let mut d = tx.sql();
-                d.push("DELETE FROM search_fts WHERE rowid = ")
-                    .bind(record_id);
+                d.push("DELETE FROM search_fts WHERE rowid = ").bind(record_id);
                 tx.execute(&d).await?;
             }
             q.push("INSERT INTO search_fts (rowid, tokens) VALUES (")
@@ -53,12 +46,8 @@ pub async fn index(
 pub async fn unindex(tx: &mut Tx, record_id: i64) -> anyhow::Result<()> {
     let mut q = tx.sql();
     match tx.dialect() {
-        Dialect::Sqlite => q
-            .push("DELETE FROM search_fts WHERE rowid = ")
-            .bind(record_id),
-        Dialect::Postgres => q
-            .push("DELETE FROM search_index WHERE record_id = ")
-            .bind(record_id),
+        Dialect::Sqlite => q.push("DELETE FROM search_fts WHERE rowid = ").bind(record_id),
+        Dialect::Postgres => q.push("DELETE FROM search_index WHERE record_id = ").bind(record_id),
     };
     tx.execute(&q).await?;
     Ok(())
@@ -70,11 +59,7 @@ fn fts5_expression(terms: &[Term]) -> String {
         .iter()
         .map(|t| match t {
             Term::Exact(s) => quote(s),
-            Term::Phrase(parts) => parts
-                .iter()
-                .map(|p| quote(p))
-                .collect::<Vec<_>>()
-                .join(" AND "),
+            Term::Phrase(parts) => parts.iter().map(|p| quote(p)).collect::<Vec<_>>().join(" AND "),
             Term::Prefix(w) => format!("{}*", quote(w)),
         })
         .collect::<Vec<_>>()
@@ -87,11 +72,7 @@ fn tsquery_expression(terms: &[Term]) -> String {
         .iter()
         .map(|t| match t {
             Term::Exact(s) => quote(s),
-            Term::Phrase(parts) => parts
-                .iter()
-                .map(|p| quote(p))
-                .collect::<Vec<_>>()
-                .join(" & "),
+            Term::Phrase(parts) => parts.iter().map(|p| quote(p)).collect::<Vec<_>>().join(" & "),
             Term::Prefix(w) => format!("{}:*", quote(w)),
         })
         .collect::<Vec<_>>()

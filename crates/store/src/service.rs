@@ -80,9 +80,7 @@ impl<'a> RecordService<'a> {
     /// Creates a record and returns it as stored.
     #[tracing::instrument(skip_all, fields(actor = self.actor.user_id, module))]
     pub async fn create(&self, module: &str, input: &Map<String, Json>) -> StoreResult<Record> {
-        let mut out = self
-            .create_many(module, std::slice::from_ref(input), false)
-            .await?;
+        let mut out = self.create_many(module, std::slice::from_ref(input), false).await?;
         match out.pop() {
             Some(Ok(id)) => self.get(module, id).await,
             Some(Err(e)) => Err(StoreError::Invalid(e)),
@@ -99,8 +97,7 @@ impl<'a> RecordService<'a> {
         all_or_nothing: bool,
     ) -> StoreResult<Vec<BatchOutcome>> {
         let (registry, m) = self.entity_module(module).await?;
-        let mut parsed: Vec<Result<FieldValues, ValidationErrors>> =
-            Vec::with_capacity(inputs.len());
+        let mut parsed: Vec<Result<FieldValues, ValidationErrors>> = Vec::with_capacity(inputs.len());
         for input in inputs {
             let mut input = input.clone();
             if !input.contains_key("assigned_user_id")
@@ -173,10 +170,7 @@ impl<'a> RecordService<'a> {
                         .map(|v| json!({"field": f.name, "old": null, "new": v.to_json(f)}))
                 })
                 .collect();
-            write_history(
-                &mut w.tx, &m.name, id, "create", 1, self.actor, &changes, now,
-            )
-            .await?;
+            write_history(&mut w.tx, &m.name, id, "create", 1, self.actor, &changes, now).await?;
             search::index(&mut w.tx, id, &searchable_text(&m, &values), true, now).await?;
             write_outbox(
                 &mut w.tx,
@@ -217,11 +211,7 @@ impl<'a> RecordService<'a> {
         for f in &m.fields {
             if let Some(new) = values.get(&f.name) {
                 let old = current.values.get(&f.name).cloned().unwrap_or(Value::Null);
-                let new = if new.is_empty() {
-                    Value::Null
-                } else {
-                    new.clone()
-                };
+                let new = if new.is_empty() { Value::Null } else { new.clone() };
                 if old != new {
                     changed.push((f, new));
                 }
@@ -231,10 +221,7 @@ impl<'a> RecordService<'a> {
             drop(w);
             return self.get(module, id).await;
         }
-        let changed_values: FieldValues = changed
-            .iter()
-            .map(|(f, v)| (f.name.clone(), v.clone()))
-            .collect();
+        let changed_values: FieldValues = changed.iter().map(|(f, v)| (f.name.clone(), v.clone())).collect();
         let errors = DbChecks::default()
             .check(&mut w.tx, &m, &changed_values, Some(id))
             .await?;
@@ -265,11 +252,7 @@ impl<'a> RecordService<'a> {
             .push(" SET \"version\" = ")
             .bind(new_version);
         q.push(", \"label\" = ").bind(label.clone());
-        for (name, v) in changed
-            .iter()
-            .map(|(f, v)| (f.name.clone(), v.clone()))
-            .chain(system)
-        {
+        for (name, v) in changed.iter().map(|(f, v)| (f.name.clone(), v.clone())).chain(system) {
             let Some(f) = m.field(&name) else { continue };
             push_assignments(&mut q, f, &v);
         }
@@ -279,9 +262,7 @@ impl<'a> RecordService<'a> {
             .bind(current.version);
         if w.tx.execute(&q).await? != 1 {
             drop(w);
-            return Err(self
-                .stale(&m, id, current.version, current.version + 1)
-                .await);
+            return Err(self.stale(&m, id, current.version, current.version + 1).await);
         }
         let owner = match merged.get("assigned_user_id") {
             Some(Value::Id(o)) => Some(*o),
@@ -292,32 +273,16 @@ impl<'a> RecordService<'a> {
             .bind(label)
             .push(", owner_id = ")
             .bind(owner);
-        q.push(", updated_at = ")
-            .bind(now)
-            .push(" WHERE id = ")
-            .bind(id);
+        q.push(", updated_at = ").bind(now).push(" WHERE id = ").bind(id);
         w.tx.execute(&q).await?;
         let changes: Vec<Json> = changed
             .iter()
             .map(|(f, new)| {
-                let old = current
-                    .values
-                    .get(&f.name)
-                    .map_or(Json::Null, |v| v.to_json(f));
+                let old = current.values.get(&f.name).map_or(Json::Null, |v| v.to_json(f));
                 json!({"field": f.name, "old": old, "new": new.to_json(f)})
             })
             .collect();
-        write_history(
-            &mut w.tx,
-            &m.name,
-            id,
-            "update",
-            new_version,
-            self.actor,
-            &changes,
-            now,
-        )
-        .await?;
+        write_history(&mut w.tx, &m.name, id, "update", new_version, self.actor, &changes, now).await?;
         if changed.iter().any(|(f, _)| f.searchable) {
             search::index(&mut w.tx, id, &searchable_text(&m, &merged), false, now).await?;
         }
@@ -380,22 +345,8 @@ impl<'a> RecordService<'a> {
             .bind(id);
         w.tx.execute(&q).await?;
         let action = if delete { "delete" } else { "restore" };
-        write_history(
-            &mut w.tx,
-            &m.name,
-            id,
-            action,
-            version,
-            self.actor,
-            &[],
-            now,
-        )
-        .await?;
-        let event = if delete {
-            "record.deleted"
-        } else {
-            "record.restored"
-        };
+        write_history(&mut w.tx, &m.name, id, action, version, self.actor, &[], now).await?;
+        let event = if delete { "record.deleted" } else { "record.restored" };
         write_outbox(
             &mut w.tx,
             event,
@@ -452,28 +403,13 @@ impl<'a> RecordService<'a> {
             now,
         )
         .await?;
-        write_outbox(
-            &mut w.tx,
-            "record.purged",
-            &m.name,
-            id,
-            self.actor,
-            json!({}),
-            now,
-        )
-        .await?;
+        write_outbox(&mut w.tx, "record.purged", &m.name, id, self.actor, json!({}), now).await?;
         w.commit().await?;
         Ok(())
     }
 
     /// The current row, if the actor may see and change it.
-    async fn writable(
-        &self,
-        tx: &mut Tx,
-        m: &ModuleDef,
-        id: i64,
-        include_deleted: bool,
-    ) -> StoreResult<Record> {
+    async fn writable(&self, tx: &mut Tx, m: &ModuleDef, id: i64, include_deleted: bool) -> StoreResult<Record> {
         let current = read::lock_record(tx, m, id)
             .await?
             .ok_or_else(|| StoreError::not_found(&m.name, id))?;
@@ -484,9 +420,8 @@ impl<'a> RecordService<'a> {
             Some(Value::Id(o)) => Some(*o),
             _ => None,
         };
-        let visible = self.actor.is_admin
-            || m.sharing != sable_core::Sharing::Private
-            || owner == Some(self.actor.user_id);
+        let visible =
+            self.actor.is_admin || m.sharing != sable_core::Sharing::Private || owner == Some(self.actor.user_id);
         if !visible {
             return Err(StoreError::not_found(&m.name, id));
         }
@@ -499,13 +434,7 @@ impl<'a> RecordService<'a> {
         Ok(current)
     }
 
-    async fn stale(
-        &self,
-        m: &ModuleDef,
-        id: i64,
-        expected: i64,
-        current_version: i64,
-    ) -> StoreError {
+    async fn stale(&self, m: &ModuleDef, id: i64, expected: i64, current_version: i64) -> StoreError {
         let history = read::history(self.store.db(), id, Some(expected))
             .await
             .unwrap_or_default();
@@ -515,11 +444,7 @@ impl<'a> RecordService<'a> {
                 for c in items {
                     changes.push(ChangeSince {
                         version: h.version,
-                        field: c
-                            .get("field")
-                            .and_then(Json::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
+                        field: c.get("field").and_then(Json::as_str).unwrap_or_default().to_string(),
                         old: c.get("old").cloned().unwrap_or(Json::Null),
                         new: c.get("new").cloned().unwrap_or(Json::Null),
                         actor_id: h.actor_id,
@@ -573,12 +498,7 @@ async fn reserve_numbers(tx: &mut Tx, module: &str, count: i64) -> anyhow::Resul
     Ok(tx.fetch_one(&q).await?.int("next_number")? - count)
 }
 
-async fn insert_record(
-    tx: &mut Tx,
-    m: &ModuleDef,
-    values: &FieldValues,
-    now: i64,
-) -> anyhow::Result<i64> {
+async fn insert_record(tx: &mut Tx, m: &ModuleDef, values: &FieldValues, now: i64) -> anyhow::Result<i64> {
     let label = display_label(m, values);
     let owner = match values.get("assigned_user_id") {
         Some(Value::Id(o)) => Some(*o),
@@ -704,17 +624,12 @@ impl DbChecks {
                 continue;
             };
             match (f.field_type, v) {
-                (FieldType::Owner, Value::Id(id)) => {
-                    if !self.owner_ok(tx, *id).await? {
-                        errors.add(&f.name, FieldError::InvalidOwner { id: *id });
-                    }
+                (FieldType::Owner, Value::Id(id)) if !self.owner_ok(tx, *id).await? => {
+                    errors.add(&f.name, FieldError::InvalidOwner { id: *id });
                 }
                 (FieldType::Reference, Value::Id(id)) => match self.record(tx, *id).await? {
                     Some((module, false)) if f.targets.iter().any(|t| t == &module) => {}
-                    Some((module, false)) => errors.add(
-                        &f.name,
-                        FieldError::ReferenceWrongModule { id: *id, module },
-                    ),
+                    Some((module, false)) => errors.add(&f.name, FieldError::ReferenceWrongModule { id: *id, module }),
                     _ => errors.add(&f.name, FieldError::ReferenceNotFound { id: *id }),
                 },
                 _ => {}
@@ -726,15 +641,12 @@ impl DbChecks {
                 } else {
                     v.to_stored()
                 };
-                let int = f.field_type.storage() == sable_core::meta::Storage::Int
-                    && !f.field_type.has_match_key();
+                let int = f.field_type.storage() == sable_core::meta::Storage::Int && !f.field_type.has_match_key();
                 let mut q = tx.sql();
                 q.push("SELECT \"id\" FROM ")
                     .ident(&table_name(m))
                     .push(" WHERE \"deleted_at\" IS NULL AND ");
-                q.ident(&col)
-                    .push(" = ")
-                    .bind(Arg::from_stored(&stored, int));
+                q.ident(&col).push(" = ").bind(Arg::from_stored(&stored, int));
                 if let Some(sid) = self_id {
                     q.push(" AND \"id\" <> ").bind(sid);
                 }
@@ -770,8 +682,7 @@ impl DbChecks {
             return Ok(r.clone());
         }
         let mut q = tx.sql();
-        q.push("SELECT module, deleted_at FROM records WHERE id = ")
-            .bind(id);
+        q.push("SELECT module, deleted_at FROM records WHERE id = ").bind(id);
         let r = match tx.fetch_optional(&q).await? {
             Some(row) => Some((row.text("module")?, row.opt_int("deleted_at")?.is_some())),
             None => None,

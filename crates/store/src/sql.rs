@@ -122,10 +122,7 @@ impl Sql {
     /// Appends a quoted identifier. Names come from metadata; an unsafe one is a bug,
     /// so it is refused loudly rather than written.
     pub fn ident(&mut self, name: &str) -> &mut Sql {
-        assert!(
-            is_safe_ident(name),
-            "refusing unsafe SQL identifier {name:?}"
-        );
+        assert!(is_safe_ident(name), "refusing unsafe SQL identifier {name:?}");
         self.text.push('"');
         self.text.push_str(name);
         self.text.push('"');
@@ -161,10 +158,7 @@ mod tests {
     #[test]
     fn placeholders_per_dialect() {
         let mut s = Sql::new(Dialect::Postgres);
-        s.push("SELECT 1 WHERE a = ")
-            .bind(1)
-            .push(" AND b = ")
-            .bind("x");
+        s.push("SELECT 1 WHERE a = ").bind(1).push(" AND b = ").bind("x");
         assert_eq!(s.text(), "SELECT 1 WHERE a = $1 AND b = $2");
         let mut s = Sql::new(Dialect::Sqlite);
         s.push("SELECT 1 WHERE a = ")

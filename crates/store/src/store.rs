@@ -76,11 +76,7 @@ impl Store {
     /// The metadata in force, reloaded when another node changed it.
     pub async fn registry(&self) -> anyhow::Result<Arc<Registry>> {
         let due = {
-            let mut last = self
-                .inner
-                .last_meta_check
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut last = self.inner.last_meta_check.lock().unwrap_or_else(|e| e.into_inner());
             if last.elapsed() >= META_CHECK_INTERVAL {
                 *last = Instant::now();
                 true
@@ -99,21 +95,13 @@ impl Store {
 
     /// The metadata as last loaded, without checking for changes.
     pub fn cached_registry(&self) -> Arc<Registry> {
-        self.inner
-            .registry
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.inner.registry.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Reloads metadata from the database now.
     pub async fn reload_registry(&self) -> anyhow::Result<()> {
         let (registry, version) = crate::meta_store::load_registry(&self.inner.db).await?;
-        *self
-            .inner
-            .registry
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
+        *self.inner.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
         self.inner.meta_version.store(version, Ordering::Release);
         Ok(())
     }

@@ -67,10 +67,7 @@ pub async fn postgres_db() -> Option<TestDb> {
         Some(pos) if pos > admin.find("://").map_or(0, |p| p + 2) => admin[..pos].to_string(),
         _ => admin.clone(),
     };
-    let query = admin
-        .find('?')
-        .map(|q| admin[q..].to_string())
-        .unwrap_or_default();
+    let query = admin.find('?').map(|q| admin[q..].to_string()).unwrap_or_default();
     let url = format!("{base}/{name}{query}");
     Some(TestDb {
         backend: "postgres",

@@ -120,7 +120,8 @@ pub struct TokenInfo {
     pub revoked: bool,
 }
 
-const USER_COLUMNS: &str = "id, user_name, first_name, last_name, email1, is_admin, status, language, time_zone, created_at";
+const USER_COLUMNS: &str =
+    "id, user_name, first_name, last_name, email1, is_admin, status, language, time_zone, created_at";
 
 fn row_to_user(r: &Row) -> anyhow::Result<User> {
     Ok(User {
@@ -147,11 +148,7 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
         .unwrap_or(false)
 }
 
@@ -199,9 +196,7 @@ fn require_admin(actor: &Actor) -> StoreResult<()> {
     if actor.is_admin {
         Ok(())
     } else {
-        Err(StoreError::Forbidden(
-            "only an administrator may manage users".into(),
-        ))
+        Err(StoreError::Forbidden("only an administrator may manage users".into()))
     }
 }
 
@@ -216,18 +211,13 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
     if let Some(e) = &new.email1
         && !sable_core::parse::is_email(e)
     {
-        return Err(StoreError::BadRequest(format!(
-            "`{e}` is not a valid e-mail address"
-        )));
+        return Err(StoreError::BadRequest(format!("`{e}` is not a valid e-mail address")));
     }
     let language = new.language.clone().unwrap_or_else(|| "zh-CN".into());
     let language = Lang::parse(&language)
         .map(Lang::tag)
         .ok_or_else(|| StoreError::BadRequest(format!("unsupported language `{language}`")))?;
-    let tz = new
-        .time_zone
-        .clone()
-        .unwrap_or_else(|| "Asia/Shanghai".into());
+    let tz = new.time_zone.clone().unwrap_or_else(|| "Asia/Shanghai".into());
     if jiff::tz::TimeZone::get(&tz).is_err() {
         return Err(StoreError::BadRequest(format!("unknown time zone `{tz}`")));
     }
@@ -239,9 +229,7 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
         .push("SELECT id FROM users WHERE user_name = ")
         .bind(user_name.as_str());
     if w.tx.fetch_optional(&exists).await?.is_some() {
-        return Err(StoreError::BadRequest(format!(
-            "user name `{user_name}` is taken"
-        )));
+        return Err(StoreError::BadRequest(format!("user name `{user_name}` is taken")));
     }
     let probe = User {
         id: 0,
@@ -292,11 +280,7 @@ pub async fn get_user(store: &Store, id: i64) -> anyhow::Result<Option<User>> {
         .push(USER_COLUMNS)
         .push(" FROM users WHERE id = ")
         .bind(id);
-    db.fetch_optional(&q)
-        .await?
-        .as_ref()
-        .map(row_to_user)
-        .transpose()
+    db.fetch_optional(&q).await?.as_ref().map(row_to_user).transpose()
 }
 
 /// A user by user name.
@@ -307,11 +291,7 @@ pub async fn find_user(store: &Store, user_name: &str) -> anyhow::Result<Option<
         .push(USER_COLUMNS)
         .push(" FROM users WHERE user_name = ")
         .bind(user_name.trim().to_lowercase());
-    db.fetch_optional(&q)
-        .await?
-        .as_ref()
-        .map(row_to_user)
-        .transpose()
+    db.fetch_optional(&q).await?.as_ref().map(row_to_user).transpose()
 }
 
 /// Every user, by user name.
@@ -331,17 +311,10 @@ async fn user_or_not_found(store: &Store, user_name: &str) -> StoreResult<User> 
 }
 
 /// Sets a user's password (an administrator, or the user themself) and clears any lock.
-pub async fn set_password(
-    store: &Store,
-    actor: &Actor,
-    user_name: &str,
-    password: &str,
-) -> StoreResult<()> {
+pub async fn set_password(store: &Store, actor: &Actor, user_name: &str, password: &str) -> StoreResult<()> {
     let user = user_or_not_found(store, user_name).await?;
     if !actor.is_admin && actor.user_id != user.id {
-        return Err(StoreError::Forbidden(
-            "you may only change your own password".into(),
-        ));
+        return Err(StoreError::Forbidden("you may only change your own password".into()));
     }
     check_new_password(password)?;
     let hash = hash_password(password)?;
@@ -361,9 +334,7 @@ pub async fn deactivate(store: &Store, actor: &Actor, user_name: &str) -> StoreR
     require_admin(actor)?;
     let user = user_or_not_found(store, user_name).await?;
     if user.id == actor.user_id {
-        return Err(StoreError::BadRequest(
-            "you cannot deactivate yourself".into(),
-        ));
+        return Err(StoreError::BadRequest("you cannot deactivate yourself".into()));
     }
     if user.is_admin {
         let admins = list_users(store)
@@ -399,11 +370,7 @@ pub async fn deactivate(store: &Store, actor: &Actor, user_name: &str) -> StoreR
 }
 
 /// Checks a user name and password, with back-off after repeated failures.
-pub async fn login(
-    store: &Store,
-    user_name: &str,
-    password: &str,
-) -> StoreResult<Result<User, LoginError>> {
+pub async fn login(store: &Store, user_name: &str, password: &str) -> StoreResult<Result<User, LoginError>> {
     let db = store.db();
     let mut q = db.sql();
     q.push("SELECT ")
@@ -440,10 +407,7 @@ pub async fn login(
             .bind(failures)
             .push(", locked_until = ")
             .bind(lock);
-        u.push(", updated_at = ")
-            .bind(now)
-            .push(" WHERE id = ")
-            .bind(user.id);
+        u.push(", updated_at = ").bind(now).push(" WHERE id = ").bind(user.id);
         db.execute(&u).await?;
         return Ok(Err(LoginError::Invalid));
     }
@@ -470,18 +434,21 @@ pub async fn create_token(
     let now = now_ms();
     let mut q = db.sql();
     q.push("INSERT INTO api_tokens (user_id, name, kind, token_hash, expires_at, created_at, updated_at) VALUES (")
-        .bind(user_id).push(", ")
-        .bind(name).push(", ")
-        .bind(kind).push(", ")
-        .bind(token_hash(&token)).push(", ")
-        .bind(ttl_ms.map(|t| now + t)).push(", ")
-        .bind(now).push(", ")
-        .bind(now).push(") RETURNING id");
-    let id = db
-        .fetch_optional(&q)
-        .await?
-        .context("token row")?
-        .int("id")?;
+        .bind(user_id)
+        .push(", ")
+        .bind(name)
+        .push(", ")
+        .bind(kind)
+        .push(", ")
+        .bind(token_hash(&token))
+        .push(", ")
+        .bind(ttl_ms.map(|t| now + t))
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    let id = db.fetch_optional(&q).await?.context("token row")?.int("id")?;
     Ok((id, token))
 }
 
@@ -493,12 +460,12 @@ pub async fn authenticate_token(store: &Store, token: &str) -> anyhow::Result<Op
     let db = store.db();
     let now = now_ms();
     let mut q = db.sql();
-    q.push("SELECT id, user_id, expires_at, revoked_at, last_used_at FROM api_tokens WHERE token_hash = ").bind(token_hash(token));
+    q.push("SELECT id, user_id, expires_at, revoked_at, last_used_at FROM api_tokens WHERE token_hash = ")
+        .bind(token_hash(token));
     let Some(row) = db.fetch_optional(&q).await? else {
         return Ok(None);
     };
-    if row.opt_int("revoked_at")?.is_some() || row.opt_int("expires_at")?.is_some_and(|e| e <= now)
-    {
+    if row.opt_int("revoked_at")?.is_some() || row.opt_int("expires_at")?.is_some_and(|e| e <= now) {
         return Ok(None);
     }
     let Some(user) = get_user(store, row.int("user_id")?).await? else {
@@ -508,10 +475,7 @@ pub async fn authenticate_token(store: &Store, token: &str) -> anyhow::Result<Op
         return Ok(None);
     }
     // Record use at most once a minute: a write per request would serialise SQLite readers.
-    if row
-        .opt_int("last_used_at")?
-        .is_none_or(|t| now - t > 60_000)
-    {
+    if row.opt_int("last_used_at")?.is_none_or(|t| now - t > 60_000) {
         let mut u = db.sql();
         u.push("UPDATE api_tokens SET last_used_at = ")
             .bind(now)

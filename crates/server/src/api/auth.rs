@@ -31,14 +31,8 @@ pub async fn login(
     }
     match users::login(&state.store, &body.username, &body.password).await? {
         Ok(user) => {
-            let (_, token) = users::create_token(
-                &state.store,
-                user.id,
-                "login",
-                "login",
-                Some(LOGIN_TOKEN_TTL_MS),
-            )
-            .await?;
+            let (_, token) =
+                users::create_token(&state.store, user.id, "login", "login", Some(LOGIN_TOKEN_TTL_MS)).await?;
             Ok((StatusCode::OK, Json(json!({"token": token, "user": user}))))
         }
         Err(e @ LoginError::Locked { .. }) => Err(AppError::TooManyAttempts {

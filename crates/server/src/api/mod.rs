@@ -21,20 +21,12 @@ pub fn router() -> Router<AppState> {
         .route("/modules", get(modules::list))
         .route("/modules/{module}", get(modules::describe))
         .route("/modules/{module}/fields", post(modules::add_field))
-        .route(
-            "/modules/{module}/sharing",
-            axum::routing::put(modules::set_sharing),
-        )
-        .route(
-            "/records/{module}",
-            post(records::create).get(records::list),
-        )
+        .route("/modules/{module}/sharing", axum::routing::put(modules::set_sharing))
+        .route("/records/{module}", post(records::create).get(records::list))
         .route("/records/{module}/query", post(records::query))
         .route(
             "/records/{module}/{id}",
-            get(records::show)
-                .patch(records::update)
-                .delete(records::delete),
+            get(records::show).patch(records::update).delete(records::delete),
         )
         .route("/records/{module}/{id}/restore", post(records::restore))
         .route("/records/{module}/{id}/purge", post(records::purge))

@@ -66,10 +66,7 @@ pub fn describe_field(registry: &Registry, f: &FieldDef) -> Value {
 }
 
 /// `GET /modules`.
-pub async fn list(
-    State(state): State<AppState>,
-    ApiUser(_actor): ApiUser,
-) -> AppResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, ApiUser(_actor): ApiUser) -> AppResult<Json<Value>> {
     let registry = state.store.registry().await?;
     Ok(Json(
         json!({"modules": registry.modules().map(module_summary).collect::<Vec<_>>()}),
@@ -83,9 +80,7 @@ pub async fn describe(
     Path(module): Path<String>,
 ) -> AppResult<Json<Value>> {
     let registry = state.store.registry().await?;
-    let m = registry
-        .module(&module)
-        .map_err(sable_store::StoreError::from)?;
+    let m = registry.module(&module).map_err(sable_store::StoreError::from)?;
     let mut out = module_summary(m);
     out["label_fields"] = json!(m.label_fields);
     out["blocks"] = json!(m.blocks);
@@ -105,8 +100,7 @@ pub async fn add_field(
     Path(module): Path<String>,
     ApiJson(new): ApiJson<NewField>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    let field =
-        sable_store::meta_store::add_custom_field(&state.store, &actor, &module, &new).await?;
+    let field = sable_store::meta_store::add_custom_field(&state.store, &actor, &module, &new).await?;
     let registry = state.store.registry().await?;
     Ok((StatusCode::CREATED, Json(describe_field(&registry, &field))))
 }

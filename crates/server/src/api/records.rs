@@ -57,16 +57,12 @@ pub struct QueryBody {
 
 async fn render(state: &AppState, module: &str, record: &sable_store::Record) -> AppResult<Value> {
     let registry = state.store.registry().await?;
-    let m = registry
-        .module(module)
-        .map_err(sable_store::StoreError::from)?;
+    let m = registry.module(module).map_err(sable_store::StoreError::from)?;
     Ok(record.to_json(m))
 }
 
 fn render_page(registry: &Registry, module: &str, page: &Page) -> AppResult<Value> {
-    let m = registry
-        .module(module)
-        .map_err(sable_store::StoreError::from)?;
+    let m = registry.module(module).map_err(sable_store::StoreError::from)?;
     let items: Vec<Value> = page.items.iter().map(|r| r.to_json(m)).collect();
     let mut out = json!({"items": items, "next_cursor": page.next_cursor});
     if let Some(c) = page.count {
@@ -83,16 +79,9 @@ pub async fn create(
     Path(module): Path<String>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    let record = state
-        .store
-        .records(&actor)
-        .create(&module, &body.fields)
-        .await?;
+    let record = state.store.records(&actor).create(&module, &body.fields).await?;
     state.metrics.record_written(&module, "create");
-    Ok((
-        StatusCode::CREATED,
-        Json(render(&state, &module, &record).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(render(&state, &module, &record).await?)))
 }
 
 /// `GET /records/{module}/{id}`.
@@ -170,9 +159,7 @@ pub async fn history(
 }
 
 fn sort_keys(sort: impl IntoIterator<Item = (String, bool)>) -> Vec<SortKey> {
-    sort.into_iter()
-        .map(|(field, desc)| SortKey { field, desc })
-        .collect()
+    sort.into_iter().map(|(field, desc)| SortKey { field, desc }).collect()
 }
 
 /// `POST /records/{module}/query` with a filter tree, sort and page.
@@ -228,35 +215,33 @@ pub async fn list(
     for (k, v) in &params {
         match k.as_str() {
             "limit" => {
-                q.limit = v.parse().map_err(|_| {
-                    AppError::bad_request("bad_limit", "limit must be a number", "limit 必须是数字")
-                })?
+                q.limit = v
+                    .parse()
+                    .map_err(|_| AppError::bad_request("bad_limit", "limit must be a number", "limit 必须是数字"))?
             }
             "offset" => {
-                q.offset = Some(v.parse().map_err(|_| {
-                    AppError::bad_request(
-                        "bad_offset",
-                        "offset must be a number",
-                        "offset 必须是数字",
-                    )
-                })?)
+                q.offset =
+                    Some(v.parse().map_err(|_| {
+                        AppError::bad_request("bad_offset", "offset must be a number", "offset 必须是数字")
+                    })?)
             }
             "cursor" => q.cursor = Some(v.clone()),
             "count" => q.with_count = v != "false" && v != "0",
             "deleted" => q.deleted = v == "true" || v == "1",
             "sort" => {
-                q.sort = sort_keys(v.split(',').filter(|s| !s.is_empty()).map(|s| {
-                    match s.strip_prefix('-') {
-                        Some(f) => (f.to_string(), true),
-                        None => (s.to_string(), false),
-                    }
-                }));
+                q.sort = sort_keys(
+                    v.split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(|s| match s.strip_prefix('-') {
+                            Some(f) => (f.to_string(), true),
+                            None => (s.to_string(), false),
+                        }),
+                );
             }
             field => conditions.push(json!({"field": field, "op": "eq", "value": v})),
         }
     }
-    q.filter =
-        Filter::from_json(&json!({"all": conditions})).map_err(sable_store::StoreError::from)?;
+    q.filter = Filter::from_json(&json!({"all": conditions})).map_err(sable_store::StoreError::from)?;
     let page = state.store.records(&actor).query(&module, &q).await?;
     let registry = state.store.registry().await?;
     Ok(Json(render_page(&registry, &module, &page)?))

@@ -29,11 +29,7 @@ pub async fn search(
             "搜索内容超过 200 个字符",
         ));
     }
-    let hits = state
-        .store
-        .records(&actor)
-        .search(&q, p.limit.unwrap_or(50))
-        .await?;
+    let hits = state.store.records(&actor).search(&q, p.limit.unwrap_or(50)).await?;
     let registry = state.store.registry().await?;
     let results: Vec<Value> = hits
         .iter()

@@ -30,13 +30,8 @@ pub struct NewUserBody {
 }
 
 /// `GET /users`.
-pub async fn list(
-    State(state): State<AppState>,
-    ApiUser(_actor): ApiUser,
-) -> AppResult<Json<Value>> {
-    Ok(Json(
-        json!({"items": users::list_users(&state.store).await?}),
-    ))
+pub async fn list(State(state): State<AppState>, ApiUser(_actor): ApiUser) -> AppResult<Json<Value>> {
+    Ok(Json(json!({"items": users::list_users(&state.store).await?})))
 }
 
 /// `POST /users` (administrators).

@@ -45,11 +45,7 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
         assert_eq!(e["error"]["code"], "bad_json");
         let (s, e) = app
-            .admin(
-                "POST",
-                "/api/v1/records/Leads",
-                Some(json!({"fields": [1, 2]})),
-            )
+            .admin("POST", "/api/v1/records/Leads", Some(json!({"fields": [1, 2]})))
             .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
         let (s, e) = app
@@ -60,17 +56,9 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
             )
             .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
-        assert!(
-            e["error"]["message"].as_str().unwrap().contains("extra"),
-            "{e}"
-        );
+        assert!(e["error"]["message"].as_str().unwrap().contains("extra"), "{e}");
         let (s, _) = app
-            .raw(
-                "POST",
-                "/api/v1/records/Leads",
-                "text/plain",
-                b"lastname=x".to_vec(),
-            )
+            .raw("POST", "/api/v1/records/Leads", "text/plain", b"lastname=x".to_vec())
             .await;
         assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         // field validation: unknown field, wrong types, impossible date — one message per field
@@ -79,13 +67,7 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
         let fields = e["error"]["fields"].as_object().unwrap();
-        for f in [
-            "bogus",
-            "closingdate",
-            "probability",
-            "sales_stage",
-            "related_to",
-        ] {
+        for f in ["bogus", "closingdate", "probability", "sales_stage", "related_to"] {
             assert!(fields.contains_key(f), "{f} missing in {e}");
         }
         assert!(
@@ -99,25 +81,15 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
             .header("authorization", format!("Bearer {}", app.admin_token))
             .header("content-type", "application/json")
             .header("accept-language", "zh-CN,zh;q=0.9")
-            .body(axum::body::Body::from(
-                json!({"fields": {"email": "bad"}}).to_string(),
-            ))
+            .body(axum::body::Body::from(json!({"fields": {"email": "bad"}}).to_string()))
             .unwrap();
         let (s, e) = app.send(req).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(e["error"]["fields"]["lastname"], "必填", "{e}");
         // huge body → 413
-        let big = format!(
-            "{{\"fields\":{{\"lastname\":\"{}\"}}}}",
-            "x".repeat(100 * 1024)
-        );
+        let big = format!("{{\"fields\":{{\"lastname\":\"{}\"}}}}", "x".repeat(100 * 1024));
         let (s, e) = app
-            .raw(
-                "POST",
-                "/api/v1/records/Leads",
-                "application/json",
-                big.into_bytes(),
-            )
+            .raw("POST", "/api/v1/records/Leads", "application/json", big.into_bytes())
             .await;
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
         assert_eq!(e["error"]["code"], "payload_too_large");
@@ -156,13 +128,9 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
             (StatusCode::NOT_FOUND, Some("no_route"))
         );
         assert_eq!(
-            app.admin(
-                "PUT",
-                &format!("/api/v1/records/Leads/{id}"),
-                Some(json!({}))
-            )
-            .await
-            .0,
+            app.admin("PUT", &format!("/api/v1/records/Leads/{id}"), Some(json!({})))
+                .await
+                .0,
             StatusCode::METHOD_NOT_ALLOWED
         );
         // PATCH needs a version; a deleted record cannot be edited
@@ -191,15 +159,15 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
             StatusCode::NOT_FOUND
         );
         // bad filters: path in the message
-        let (s, e) = app.admin("POST", "/api/v1/records/Leads/query", Some(json!({"filter": {"all": [{"field": "lastname", "op": "equals", "value": "x"}]}}))).await;
+        let (s, e) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads/query",
+                Some(json!({"filter": {"all": [{"field": "lastname", "op": "equals", "value": "x"}]}})),
+            )
+            .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
-        assert!(
-            e["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains(".all[0].op"),
-            "{e}"
-        );
+        assert!(e["error"]["message"].as_str().unwrap().contains(".all[0].op"), "{e}");
         let (s, _) = app
             .admin(
                 "POST",
@@ -208,21 +176,13 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
             )
             .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
-        let (s, _) = app
-            .admin("GET", "/api/v1/records/Leads?limit=lots", None)
-            .await;
+        let (s, _) = app.admin("GET", "/api/v1/records/Leads?limit=lots", None).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         // nothing half-written: only the one valid lead (now in the bin) exists
-        let (_, page) = app
-            .admin("POST", "/api/v1/records/Leads/query", Some(json!({})))
-            .await;
+        let (_, page) = app.admin("POST", "/api/v1/records/Leads/query", Some(json!({}))).await;
         assert_eq!(page["count"], 0, "{page}");
         let (_, page) = app
-            .admin(
-                "POST",
-                "/api/v1/records/Leads/query",
-                Some(json!({"deleted": true})),
-            )
+            .admin("POST", "/api/v1/records/Leads/query", Some(json!({"deleted": true})))
             .await;
         assert_eq!(page["count"], 1, "{page}");
         app.store.close().await;

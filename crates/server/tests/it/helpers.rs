@@ -88,33 +88,18 @@ impl TestApp {
     }
 
     /// Sends a raw body with a content type.
-    pub async fn raw(
-        &self,
-        method: &str,
-        path: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> (StatusCode, Value) {
+    pub async fn raw(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
         let req = Request::builder()
             .method(method)
             .uri(path)
-            .header(
-                header::AUTHORIZATION,
-                format!("Bearer {}", self.admin_token),
-            )
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.admin_token))
             .header(header::CONTENT_TYPE, content_type)
             .body(Body::from(body))
             .unwrap();
         self.send(req).await
     }
 
-    pub async fn admin(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        self.call(method, path, Some(&self.admin_token.clone()), body)
-            .await
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.call(method, path, Some(&self.admin_token.clone()), body).await
     }
 }

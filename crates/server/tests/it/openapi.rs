@@ -21,20 +21,13 @@ async fn every_documented_route_exists() {
             let (status, body) = app
                 .admin(&method.to_uppercase(), &format!("/api/v1{concrete}"), None)
                 .await;
-            let code = body
-                .get("error")
-                .and_then(|e| e.get("code"))
-                .and_then(Value::as_str);
+            let code = body.get("error").and_then(|e| e.get("code")).and_then(Value::as_str);
             assert_ne!(
                 status,
                 StatusCode::METHOD_NOT_ALLOWED,
                 "{method} {path} is documented but not routed"
             );
-            assert_ne!(
-                code,
-                Some("no_route"),
-                "{method} {path} is documented but not routed"
-            );
+            assert_ne!(code, Some("no_route"), "{method} {path} is documented but not routed");
         }
     }
     app.store.close().await;

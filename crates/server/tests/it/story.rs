@@ -15,7 +15,15 @@ async fn story() {
         let backend = db.backend;
 
         // a salesperson
-        let (s, _) = app.admin("POST", "/api/v1/users", Some(json!({"user_name": "zhangwei", "password": "sales-pass-1", "last_name": "张", "first_name": "伟"}))).await;
+        let (s, _) = app
+            .admin(
+                "POST",
+                "/api/v1/users",
+                Some(
+                    json!({"user_name": "zhangwei", "password": "sales-pass-1", "last_name": "张", "first_name": "伟"}),
+                ),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{backend}");
         let (s, body) = app
             .call(
@@ -30,7 +38,16 @@ async fn story() {
         let t = Some(token.as_str());
 
         // records of each module, linked
-        let (s, acc) = app.call("POST", "/api/v1/records/Accounts", t, Some(json!({"fields": {"accountname": "北京星辰科技有限公司", "industry": "科技", "bill_city": "北京"}}))).await;
+        let (s, acc) = app
+            .call(
+                "POST",
+                "/api/v1/records/Accounts",
+                t,
+                Some(
+                    json!({"fields": {"accountname": "北京星辰科技有限公司", "industry": "科技", "bill_city": "北京"}}),
+                ),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{acc}");
         let acc_id = acc["id"].as_i64().unwrap();
         assert_eq!(acc["fields"]["industry"], "Technology");
@@ -103,7 +120,14 @@ async fn story() {
             )
             .await;
         assert_eq!(s, StatusCode::OK);
-        let (s, page) = app.call("POST", "/api/v1/records/Leads/query", t, Some(json!({"filter": {"all": [{"field": "cf_region", "op": "eq", "value": "华东"}]}}))).await;
+        let (s, page) = app
+            .call(
+                "POST",
+                "/api/v1/records/Leads/query",
+                t,
+                Some(json!({"filter": {"all": [{"field": "cf_region", "op": "eq", "value": "华东"}]}})),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{page}");
         assert_eq!(page["count"], 1);
         assert_eq!(page["items"][0]["id"], lead_id);
@@ -117,26 +141,16 @@ async fn story() {
         );
 
         // search a 2-character Chinese fragment
-        let (s, found) = app
-            .call("GET", "/api/v1/search?q=%E6%98%9F%E8%BE%B0", t, None)
-            .await; // 星辰
+        let (s, found) = app.call("GET", "/api/v1/search?q=%E6%98%9F%E8%BE%B0", t, None).await; // 星辰
         assert_eq!(s, StatusCode::OK);
         assert_eq!(found["results"][0]["id"], acc_id, "{found}");
-        let (_, found) = app
-            .call("GET", "/api/v1/search?q=%E6%B5%A6%E4%B8%9C", t, None)
-            .await; // 浦东
+        let (_, found) = app.call("GET", "/api/v1/search?q=%E6%B5%A6%E4%B8%9C", t, None).await; // 浦东
         assert_eq!(found["results"][0]["id"], lead_id);
 
         // delete and restore; the recycle bin lists it meanwhile
         let cpath = format!("/api/v1/records/Contacts/{con_id}");
-        assert_eq!(
-            app.call("DELETE", &cpath, t, None).await.0,
-            StatusCode::NO_CONTENT
-        );
-        assert_eq!(
-            app.call("GET", &cpath, t, None).await.0,
-            StatusCode::NOT_FOUND
-        );
+        assert_eq!(app.call("DELETE", &cpath, t, None).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(app.call("GET", &cpath, t, None).await.0, StatusCode::NOT_FOUND);
         let (_, bin) = app
             .call(
                 "POST",
@@ -183,12 +197,7 @@ async fn story() {
             StatusCode::NOT_FOUND
         );
         let (_, none) = app
-            .call(
-                "GET",
-                "/api/v1/search?q=%E6%98%9F%E8%BE%B0",
-                Some(&other),
-                None,
-            )
+            .call("GET", "/api/v1/search?q=%E6%98%9F%E8%BE%B0", Some(&other), None)
             .await;
         assert_eq!(none["results"], json!([]));
 
@@ -218,14 +227,9 @@ async fn story() {
             .await;
         assert_eq!(page["count"], 1, "{page}");
         assert_eq!(
-            app.call(
-                "GET",
-                "/api/v1/search?q=%E6%98%9F%E8%BE%B0",
-                Some(&t2),
-                None
-            )
-            .await
-            .1["results"][0]["id"],
+            app.call("GET", "/api/v1/search?q=%E6%98%9F%E8%BE%B0", Some(&t2), None)
+                .await
+                .1["results"][0]["id"],
             acc_id
         );
         assert!(
@@ -237,9 +241,7 @@ async fn story() {
 
         // logout revokes the token
         assert_eq!(
-            app.call("POST", "/api/v1/auth/logout", Some(&t2), None)
-                .await
-                .0,
+            app.call("POST", "/api/v1/auth/logout", Some(&t2), None).await.0,
             StatusCode::NO_CONTENT
         );
         assert_eq!(

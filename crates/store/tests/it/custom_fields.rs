@@ -17,27 +17,33 @@ async fn custom_fields_are_columns_that_survive_restart() {
             "values": ["华北", {"value": "East", "labels": {"en": "East", "zh-CN": "华东"}}], "searchable": true
         }))
         .unwrap();
-        add_custom_field(&store, &actor, "Leads", &new)
-            .await
-            .unwrap();
+        add_custom_field(&store, &actor, "Leads", &new).await.unwrap();
         let dup = add_custom_field(&store, &actor, "Leads", &new).await;
         assert!(dup.is_err(), "a field cannot be added twice");
-        let score: NewField = serde_json::from_value(json!({"name": "cf_score", "type": "decimal", "label": {"en": "Score", "zh-CN": "评分"}, "scale": 1})).unwrap();
-        add_custom_field(&store, &actor, "Leads", &score)
-            .await
-            .unwrap();
+        let score: NewField = serde_json::from_value(
+            json!({"name": "cf_score", "type": "decimal", "label": {"en": "Score", "zh-CN": "评分"}, "scale": 1}),
+        )
+        .unwrap();
+        add_custom_field(&store, &actor, "Leads", &score).await.unwrap();
         let svc = store.records(&actor);
         let owner = sable_store::users::ensure_admin(&store, Some("password1"))
             .await
             .unwrap();
         assert!(owner.is_none());
-        let admin_user = sable_store::users::find_user(&store, "admin")
-            .await
-            .unwrap()
-            .unwrap();
+        let admin_user = sable_store::users::find_user(&store, "admin").await.unwrap().unwrap();
         let a = svc.create("Leads", &obj(json!({"lastname": "甲", "cf_region": "华东", "cf_score": "4.5", "assigned_user_id": admin_user.id}))).await.unwrap();
-        svc.create("Leads", &obj(json!({"lastname": "乙", "cf_region": "华北", "cf_score": "3", "assigned_user_id": admin_user.id}))).await.unwrap();
-        let err = svc.create("Leads", &obj(json!({"lastname": "丙", "cf_region": "西南", "assigned_user_id": admin_user.id}))).await;
+        svc.create(
+            "Leads",
+            &obj(json!({"lastname": "乙", "cf_region": "华北", "cf_score": "3", "assigned_user_id": admin_user.id})),
+        )
+        .await
+        .unwrap();
+        let err = svc
+            .create(
+                "Leads",
+                &obj(json!({"lastname": "丙", "cf_region": "西南", "assigned_user_id": admin_user.id})),
+            )
+            .await;
         assert!(err.is_err());
         store.close().await;
 
@@ -45,8 +51,7 @@ async fn custom_fields_are_columns_that_survive_restart() {
         let store = Store::open(&db.url).await.unwrap();
         let svc = store.records(&actor);
         let query = Query {
-            filter: Filter::from_json(&json!({"field": "cf_region", "op": "eq", "value": "East"}))
-                .unwrap(),
+            filter: Filter::from_json(&json!({"field": "cf_region", "op": "eq", "value": "East"})).unwrap(),
             ..Query::default()
         };
         let page = svc.query("Leads", &query).await.unwrap();
@@ -57,8 +62,7 @@ async fn custom_fields_are_columns_that_survive_restart() {
             db.backend
         );
         let query = Query {
-            filter: Filter::from_json(&json!({"field": "cf_score", "op": "gt", "value": "4"}))
-                .unwrap(),
+            filter: Filter::from_json(&json!({"field": "cf_score", "op": "gt", "value": "4"})).unwrap(),
             ..Query::default()
         };
         assert_eq!(svc.query("Leads", &query).await.unwrap().count, Some(1));
@@ -90,22 +94,15 @@ async fn bad_custom_fields_are_refused_without_changes() {
         ] {
             let new: NewField = serde_json::from_value(bad.clone()).unwrap();
             assert!(
-                add_custom_field(&store, &admin(), "Leads", &new)
-                    .await
-                    .is_err(),
+                add_custom_field(&store, &admin(), "Leads", &new).await.is_err(),
                 "{bad}"
             );
         }
         let non_admin = crate::helpers::sales_user(&store, "nobody").await;
-        let ok: NewField = serde_json::from_value(
-            json!({"name": "cf_ok", "type": "text", "label": {"en": "X", "zh-CN": "X"}}),
-        )
-        .unwrap();
-        assert!(
-            add_custom_field(&store, &non_admin, "Leads", &ok)
-                .await
-                .is_err()
-        );
+        let ok: NewField =
+            serde_json::from_value(json!({"name": "cf_ok", "type": "text", "label": {"en": "X", "zh-CN": "X"}}))
+                .unwrap();
+        assert!(add_custom_field(&store, &non_admin, "Leads", &ok).await.is_err());
         assert!(
             store
                 .registry()

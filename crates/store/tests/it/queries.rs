@@ -67,10 +67,7 @@ async fn filters_sorts_pages_and_search() {
         let count = |p: sable_store::Page| p.items.iter().map(|r| r.id).collect::<Vec<_>>();
         // phone matching by normalised number
         let p = svc
-            .query(
-                "Leads",
-                &q(json!({"field":"mobile","op":"eq","value":"8613800138000"})),
-            )
+            .query("Leads", &q(json!({"field":"mobile","op":"eq","value":"8613800138000"})))
             .await
             .unwrap();
         assert_eq!(count(p), vec![ids[0]], "{}", db.backend);
@@ -95,10 +92,7 @@ async fn filters_sorts_pages_and_search() {
             .unwrap();
         assert_eq!(count(p), vec![ids[3]]);
         let p = svc
-            .query(
-                "Leads",
-                &q(json!({"field":"company","op":"contains","value":"100%_"})),
-            )
+            .query("Leads", &q(json!({"field":"company","op":"contains","value":"100%_"})))
             .await
             .unwrap();
         assert!(p.items.is_empty());
@@ -111,7 +105,13 @@ async fn filters_sorts_pages_and_search() {
             .await
             .unwrap();
         assert_eq!(p.count, Some(4));
-        let p = svc.query("Leads", &q(json!({"field":"createdtime","op":"lt","value":{"relative":"last_n_days","n":3}}))).await.unwrap();
+        let p = svc
+            .query(
+                "Leads",
+                &q(json!({"field":"createdtime","op":"lt","value":{"relative":"last_n_days","n":3}})),
+            )
+            .await
+            .unwrap();
         assert_eq!(p.count, Some(0));
         // sort by a field with keyset pages of 1
         let mut query = q(json!({}));
@@ -156,12 +156,7 @@ async fn filters_sorts_pages_and_search() {
         assert_eq!(svc.search("张伟", 10).await.unwrap().len(), 1);
         assert_eq!(svc.search("acm", 10).await.unwrap()[0].id, ids[3]);
         assert_eq!(svc.search("13800138000", 10).await.unwrap()[0].id, ids[0]);
-        assert!(
-            svc.search("\"; DROP TABLE records; --", 10)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(svc.search("\"; DROP TABLE records; --", 10).await.unwrap().is_empty());
         assert!(svc.search("", 10).await.unwrap().is_empty());
         // bad filters are errors, not crashes
         assert!(

@@ -10,7 +10,13 @@ async fn create_read_update_history() {
         let store = db.store().await;
         let me = sales_user(&store, "zhangwei").await;
         let svc = store.records(&me);
-        let acc = svc.create("Accounts", &obj(json!({"accountname": "北京华为科技有限公司 𠮷", "industry": "科技", "phone": "010-12345678"}))).await.unwrap();
+        let acc = svc
+            .create(
+                "Accounts",
+                &obj(json!({"accountname": "北京华为科技有限公司 𠮷", "industry": "科技", "phone": "010-12345678"})),
+            )
+            .await
+            .unwrap();
         assert_eq!(acc.label, "北京华为科技有限公司 𠮷", "{}", db.backend);
         let wire = acc.to_json(store.registry().await.unwrap().module("Accounts").unwrap());
         assert_eq!(wire["fields"]["industry"], "Technology");
@@ -22,14 +28,7 @@ async fn create_read_update_history() {
             .create("Opportunities", &obj(json!({"potentialname": "服务器采购", "related_to": acc.id, "amount": "120000.5", "closingdate": "2025-06-30"})))
             .await
             .unwrap();
-        let wire = opp.to_json(
-            store
-                .registry()
-                .await
-                .unwrap()
-                .module("Opportunities")
-                .unwrap(),
-        );
+        let wire = opp.to_json(store.registry().await.unwrap().module("Opportunities").unwrap());
         assert_eq!(wire["fields"]["amount"], "120000.50");
         assert_eq!(wire["fields"]["sales_stage"], "Prospecting");
         assert_eq!(wire["labels"]["related_to"], "北京华为科技有限公司 𠮷");
@@ -47,12 +46,7 @@ async fn create_read_update_history() {
         assert_eq!(updated.version, 2);
         // A stale edit is refused and says what changed since.
         match svc
-            .update(
-                "Opportunities",
-                opp.id,
-                Some(1),
-                &obj(json!({"amount": "1"})),
-            )
+            .update("Opportunities", opp.id, Some(1), &obj(json!({"amount": "1"})))
             .await
         {
             Err(StoreError::Conflict(Conflict::StaleVersion {
@@ -61,9 +55,7 @@ async fn create_read_update_history() {
             })) => {
                 assert_eq!(current_version, 2);
                 assert!(
-                    changes
-                        .iter()
-                        .any(|c| c.field == "sales_stage" && c.new == "Proposal"),
+                    changes.iter().any(|c| c.field == "sales_stage" && c.new == "Proposal"),
                     "{changes:?}"
                 );
             }
@@ -75,19 +67,14 @@ async fn create_read_update_history() {
         assert_eq!(history[1].actor.as_deref(), Some("zhangwei"));
         let changes = history[1].changes.as_array().unwrap();
         assert!(
-            changes.iter().any(|c| c["field"] == "amount"
-                && c["old"] == "120000.50"
-                && c["new"] == "130000.00")
+            changes
+                .iter()
+                .any(|c| c["field"] == "amount" && c["old"] == "120000.50" && c["new"] == "130000.00")
         );
 
         // An unchanged update writes nothing.
         let same = svc
-            .update(
-                "Opportunities",
-                opp.id,
-                Some(2),
-                &obj(json!({"amount": "130000.00"})),
-            )
+            .update("Opportunities", opp.id, Some(2), &obj(json!({"amount": "130000.00"})))
             .await
             .unwrap();
         assert_eq!(same.version, 2);
@@ -127,26 +114,22 @@ async fn validation_and_references() {
         let store = db.store().await;
         let me = sales_user(&store, "lina").await;
         let svc = store.records(&me);
-        let lead = svc
-            .create("Leads", &obj(json!({"lastname": "王"})))
-            .await
-            .unwrap();
+        let lead = svc.create("Leads", &obj(json!({"lastname": "王"}))).await.unwrap();
         let err = svc
-            .create("Contacts", &obj(json!({"lastname": "李", "account_id": lead.id, "email": "not-an-email", "birthday": "2024-02-30"})))
+            .create(
+                "Contacts",
+                &obj(
+                    json!({"lastname": "李", "account_id": lead.id, "email": "not-an-email", "birthday": "2024-02-30"}),
+                ),
+            )
             .await
             .unwrap_err();
         let StoreError::Invalid(e) = err else {
             panic!("expected invalid")
         };
-        assert!(
-            e.0.contains_key("email") && e.0.contains_key("birthday"),
-            "{e:?}"
-        );
+        assert!(e.0.contains_key("email") && e.0.contains_key("birthday"), "{e:?}");
         let err = svc
-            .create(
-                "Contacts",
-                &obj(json!({"lastname": "李", "account_id": lead.id})),
-            )
+            .create("Contacts", &obj(json!({"lastname": "李", "account_id": lead.id})))
             .await
             .unwrap_err();
         let StoreError::Invalid(e) = err else {
@@ -160,18 +143,12 @@ async fn validation_and_references() {
             "{e:?}"
         );
         let err = svc
-            .create(
-                "Contacts",
-                &obj(json!({"lastname": "李", "account_id": 999_999})),
-            )
+            .create("Contacts", &obj(json!({"lastname": "李", "account_id": 999_999})))
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Invalid(_)));
         let err = svc
-            .create(
-                "Leads",
-                &obj(json!({"lastname": "李", "assigned_user_id": 999_999})),
-            )
+            .create("Leads", &obj(json!({"lastname": "李", "assigned_user_id": 999_999})))
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Invalid(_)));
@@ -222,14 +199,7 @@ async fn private_sharing_hides_others_records() {
                 .count,
             Some(0)
         );
-        assert!(
-            store
-                .records(&b)
-                .search("北京", 10)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(store.records(&b).search("北京", 10).await.unwrap().is_empty());
         assert_eq!(store.records(&a).search("北京", 10).await.unwrap().len(), 1);
         // Public read: bob sees it but may not change it.
         sable_store::meta_store::set_sharing(

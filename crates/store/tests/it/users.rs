@@ -15,17 +15,9 @@ async fn login_tokens_and_deactivation() {
             users::ensure_admin(&store, None).await.unwrap().is_none(),
             "only on first start"
         );
+        assert!(users::login(&store, "admin", &generated).await.unwrap().is_ok());
         assert!(
-            users::login(&store, "admin", &generated)
-                .await
-                .unwrap()
-                .is_ok()
-        );
-        assert!(
-            users::login(&store, "ADMIN ", &generated)
-                .await
-                .unwrap()
-                .is_ok(),
+            users::login(&store, "ADMIN ", &generated).await.unwrap().is_ok(),
             "user names are case-insensitive"
         );
         let me = sales_user(&store, "chenjing").await;
@@ -41,30 +33,19 @@ async fn login_tokens_and_deactivation() {
             let _ = users::login(&store, "chenjing", "wrong").await.unwrap();
         }
         assert!(matches!(
-            users::login(&store, "chenjing", "correct horse")
-                .await
-                .unwrap(),
+            users::login(&store, "chenjing", "correct horse").await.unwrap(),
             Err(LoginError::Locked { .. })
         ));
         users::set_password(&store, &admin(), "chenjing", "new password")
             .await
             .unwrap();
-        assert!(
-            users::login(&store, "chenjing", "new password")
-                .await
-                .unwrap()
-                .is_ok()
-        );
+        assert!(users::login(&store, "chenjing", "new password").await.unwrap().is_ok());
 
         let (id, token) = users::create_token(&store, me.user_id, "cli", "api", None)
             .await
             .unwrap();
         assert_eq!(
-            users::authenticate_token(&store, &token)
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
+            users::authenticate_token(&store, &token).await.unwrap().unwrap().id,
             me.user_id
         );
         assert!(
@@ -80,31 +61,17 @@ async fn login_tokens_and_deactivation() {
             "the token is never stored or listed"
         );
         users::revoke_token(&store, &admin(), id).await.unwrap();
-        assert!(
-            users::authenticate_token(&store, &token)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(users::authenticate_token(&store, &token).await.unwrap().is_none());
 
         let (_, token2) = users::create_token(&store, me.user_id, "cli2", "api", None)
             .await
             .unwrap();
-        users::deactivate(&store, &admin(), "chenjing")
-            .await
-            .unwrap();
+        users::deactivate(&store, &admin(), "chenjing").await.unwrap();
         assert_eq!(
-            users::login(&store, "chenjing", "new password")
-                .await
-                .unwrap(),
+            users::login(&store, "chenjing", "new password").await.unwrap(),
             Err(LoginError::Inactive)
         );
-        assert!(
-            users::authenticate_token(&store, &token2)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(users::authenticate_token(&store, &token2).await.unwrap().is_none());
         assert!(
             users::deactivate(&store, &me, "admin").await.is_err(),
             "non-admins cannot deactivate"

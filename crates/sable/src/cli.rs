@@ -1,0 +1,218 @@
+//! The command line: `sable [OPTIONS] [COMMAND]`, `serve` when no command is given.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::settings::Overrides;
+
+/// Sable CRM: customers, leads and opportunities in one self-hosted binary.
+#[derive(Parser, Debug)]
+#[command(name = "sable", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Settings file [default: <data dir>/sable.toml when present]
+    #[arg(long, env = "SABLE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Folder for the SQLite database and files [default: ./sable-data]
+    #[arg(long, env = "SABLE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://FILE or postgres://USER:PASSWORD@HOST/DB [default: sqlite://<data dir>/sable.db]
+    #[arg(long, env = "SABLE_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "SABLE_BIND", global = true)]
+    pub bind: Option<String>,
+    /// Largest request body accepted, in bytes [default: 2097152]
+    #[arg(long, env = "SABLE_MAX_BODY_BYTES", global = true)]
+    pub max_body_bytes: Option<usize>,
+    /// Log filter, as in RUST_LOG [default: info,sqlx=warn,tower_http=info]
+    #[arg(long, env = "SABLE_LOG", global = true)]
+    pub log: Option<String>,
+}
+
+impl GlobalArgs {
+    /// The values that override the settings file.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            bind: self.bind.clone(),
+            max_body_bytes: self.max_body_bytes,
+            log: self.log.clone(),
+        }
+    }
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (the default). The administrator's first password comes from
+    /// SABLE_ADMIN_PASSWORD (or SABLE_ADMIN_PASSWORD_FILE), else one is generated and printed once.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Inspect modules.
+    #[command(subcommand)]
+    Module(ModuleCommand),
+    /// Manage custom fields.
+    #[command(subcommand)]
+    Field(FieldCommand),
+    /// Load a bilingual demo company (users, organizations, contacts, leads, opportunities).
+    Demo,
+    /// Measure insert, list and search speed on a fresh database and print the figures.
+    Bench(BenchArgs),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `sable user …`
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input (one line) or --password-env.
+    Add {
+        user_name: String,
+        #[arg(long)]
+        last_name: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+        /// zh-CN or en
+        #[arg(long)]
+        language: Option<String>,
+        /// IANA zone, e.g. Asia/Shanghai
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Read the password from this environment variable instead of standard input.
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+    /// Set a user's password (read from standard input or --password-env).
+    Passwd {
+        user_name: String,
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Deactivate a user: no more logins, tokens revoked, records kept.
+    Deactivate { user_name: String },
+}
+
+/// `sable token …`
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it once.
+    Create {
+        user_name: String,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until it expires (never by default).
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// List tokens (never their secret).
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by id.
+    Revoke { id: i64 },
+}
+
+/// `sable module …`
+#[derive(Subcommand, Debug)]
+pub enum ModuleCommand {
+    /// List modules with their field counts and sharing.
+    List,
+}
+
+/// `sable field …`
+#[derive(Subcommand, Debug)]
+pub enum FieldCommand {
+    /// Add a custom field to a module.
+    Add {
+        /// Module API name, e.g. Leads
+        #[arg(long)]
+        module: String,
+        /// Field API name: lowercase letters, digits and underscores
+        #[arg(long)]
+        name: String,
+        /// text, textarea, integer, decimal, currency, percent, date, datetime, time, boolean,
+        /// email, phone, url, picklist, multipicklist, reference, tags
+        #[arg(long = "type")]
+        field_type: String,
+        /// English label
+        #[arg(long)]
+        label_en: String,
+        /// Chinese label
+        #[arg(long)]
+        label_zh: String,
+        /// Picklist values, comma-separated
+        #[arg(long, value_delimiter = ',')]
+        values: Vec<String>,
+        /// Target modules of a reference field, comma-separated
+        #[arg(long, value_delimiter = ',')]
+        targets: Vec<String>,
+        #[arg(long)]
+        mandatory: bool,
+        #[arg(long)]
+        unique: bool,
+        /// Include in global search
+        #[arg(long)]
+        searchable: bool,
+        /// Block to show it in (default: the module's first)
+        #[arg(long)]
+        block: Option<String>,
+    },
+}
+
+/// `sable bench …`
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Leads to load.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub leads: usize,
+    /// Records per transaction.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Queries per measured operation.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// Keep the benchmark database instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
+    /// Benchmark this (empty) database instead of a fresh SQLite file in a temporary folder.
+    #[arg(long)]
+    pub on: Option<String>,
+}
+
+/// `sable config …`
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print an annotated example sable.toml.
+    Example,
+    /// Print the settings in force (secrets hidden).
+    Show,
+}

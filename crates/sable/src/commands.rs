@@ -1,0 +1,311 @@
+//! What each subcommand does. `serve` builds the app like the tests do; the others
+//! open the store, act as the system or a named user, and print a result.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use sable_core::Labels;
+use sable_core::registry::{NewField, NewPicklistValue};
+use sable_server::{App, ServerConfig};
+use sable_store::users::{self, NewUser};
+use sable_store::{Actor, Store};
+
+use crate::cli::{Command, ConfigCommand, FieldCommand, ModuleCommand, TokenCommand, UserCommand};
+use crate::settings::{EXAMPLE, Settings};
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    settings.prepare_data_dir()?;
+    Store::open(&settings.database_url).await
+}
+
+/// Runs the web server until Ctrl-C or SIGTERM.
+pub async fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    if let Some(password) = users::ensure_admin(&store, settings.admin_password.as_deref()).await? {
+        println!();
+        println!("  Sable created the administrator account.");
+        println!("    user name: admin");
+        println!("    password:  {password}");
+        println!("  This password is shown only once. Change it with `sable user passwd admin`.");
+        println!();
+    }
+    let listener = tokio::net::TcpListener::bind(&settings.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.bind))?;
+    let app = App::build(
+        store.clone(),
+        ServerConfig {
+            max_body_bytes: settings.max_body_bytes,
+        },
+        listener,
+    );
+    let addr = app.local_addr()?;
+    tracing::info!(%addr, database = sable_store::db::redact_url(&settings.database_url), "Sable is listening");
+    println!("Sable is running at http://{addr}  (API: http://{addr}/api/v1, press Ctrl-C to stop)");
+    app.run_until(shutdown_signal()).await.context("HTTP server failed")?;
+    tracing::info!("HTTP server stopped");
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        _ = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+fn read_password(env_var: Option<&str>) -> anyhow::Result<String> {
+    if let Some(var) = env_var {
+        return std::env::var(var).with_context(|| format!("environment variable {var} is not set"));
+    }
+    eprintln!("Password (one line on standard input):");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// Every subcommand but `serve`.
+pub async fn run(settings: &Settings, command: Command) -> anyhow::Result<ExitCode> {
+    if let Command::Config(c) = &command {
+        match c {
+            ConfigCommand::Example => print!("{EXAMPLE}"),
+            ConfigCommand::Show => println!("{settings:#?}"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Bench(args) = &command {
+        return bench(args).await;
+    }
+    let store = open_store(settings).await?;
+    let system = Actor::unrestricted_for_system_jobs();
+    let outcome = match command {
+        Command::Serve | Command::Config(_) | Command::Bench(_) => unreachable!("handled above"),
+        Command::Migrate => {
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::User(c) => user(&store, &system, c).await,
+        Command::Token(c) => token(&store, &system, c).await,
+        Command::Module(ModuleCommand::List) => {
+            let registry = store.registry().await?;
+            println!(
+                "{:<16} {:<14} {:<8} {:>6}  sharing",
+                "module", "label", "prefix", "fields"
+            );
+            for m in registry.modules() {
+                println!(
+                    "{:<16} {:<14} {:<8} {:>6}  {}",
+                    m.name,
+                    m.labels.zh,
+                    m.number_prefix,
+                    m.fields.len(),
+                    m.sharing.as_str()
+                );
+            }
+            Ok(())
+        }
+        Command::Field(FieldCommand::Add {
+            module,
+            name,
+            field_type,
+            label_en,
+            label_zh,
+            values,
+            targets,
+            mandatory,
+            unique,
+            searchable,
+            block,
+        }) => {
+            let new = NewField {
+                name,
+                field_type,
+                label: Labels::new(label_en, label_zh),
+                block,
+                mandatory,
+                unique,
+                default: None,
+                values: values.into_iter().map(NewPicklistValue::Plain).collect(),
+                targets,
+                max_length: None,
+                scale: None,
+                searchable,
+                help: None,
+            };
+            let field = sable_store::meta_store::add_custom_field(&store, &system, &module, &new)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("added field {} ({}) to {module}", field.name, field.field_type.as_str());
+            Ok(())
+        }
+        Command::Demo => {
+            let summary = crate::demo::load_demo(&store).await?;
+            println!("{summary}");
+            println!("Demo users log in with the password `demo1234`.");
+            Ok(())
+        }
+    };
+    store.close().await;
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+async fn user(store: &Store, system: &Actor, c: UserCommand) -> anyhow::Result<()> {
+    let err = |e: sable_store::StoreError| anyhow::anyhow!("{e}");
+    match c {
+        UserCommand::Add {
+            user_name,
+            last_name,
+            first_name,
+            email,
+            admin,
+            language,
+            time_zone,
+            password_env,
+        } => {
+            let password = read_password(password_env.as_deref())?;
+            let new = NewUser {
+                user_name,
+                password,
+                first_name,
+                last_name,
+                email1: email,
+                is_admin: admin,
+                language,
+                time_zone,
+            };
+            let u = users::create_user(store, system, &new).await.map_err(err)?;
+            println!("added user {} (id {})", u.user_name, u.id);
+        }
+        UserCommand::Passwd {
+            user_name,
+            password_env,
+        } => {
+            let password = read_password(password_env.as_deref())?;
+            users::set_password(store, system, &user_name, &password)
+                .await
+                .map_err(err)?;
+            println!("password of {user_name} changed");
+        }
+        UserCommand::List => {
+            println!(
+                "{:<6} {:<20} {:<20} {:<6} {:<9} {:<6} time zone",
+                "id", "user name", "name", "admin", "status", "lang"
+            );
+            for u in users::list_users(store).await? {
+                println!(
+                    "{:<6} {:<20} {:<20} {:<6} {:<9} {:<6} {}",
+                    u.id,
+                    u.user_name,
+                    u.display_name(),
+                    if u.is_admin { "yes" } else { "no" },
+                    u.status,
+                    u.language,
+                    u.time_zone
+                );
+            }
+        }
+        UserCommand::Deactivate { user_name } => {
+            users::deactivate(store, system, &user_name).await.map_err(err)?;
+            println!("{user_name} is deactivated; their records keep their owner");
+        }
+    }
+    Ok(())
+}
+
+async fn token(store: &Store, system: &Actor, c: TokenCommand) -> anyhow::Result<()> {
+    match c {
+        TokenCommand::Create { user_name, name, days } => {
+            let user = users::find_user(store, &user_name)
+                .await?
+                .with_context(|| format!("no user named {user_name}"))?;
+            anyhow::ensure!(user.is_active(), "{user_name} is deactivated");
+            let ttl = days.map(|d| i64::from(d) * 24 * 3600 * 1000);
+            let (id, token) = users::create_token(store, user.id, &name, "api", ttl).await?;
+            eprintln!("token {id} for {user_name} (shown only once):");
+            println!("{token}");
+        }
+        TokenCommand::List { user } => {
+            let user_id = match user {
+                Some(name) => Some(
+                    users::find_user(store, &name)
+                        .await?
+                        .with_context(|| format!("no user named {name}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            println!(
+                "{:<5} {:<7} {:<16} {:<6} {:<21} {:<21} revoked",
+                "id", "user", "name", "kind", "created", "last used"
+            );
+            for t in users::list_tokens(store, user_id).await? {
+                println!(
+                    "{:<5} {:<7} {:<16} {:<6} {:<21} {:<21} {}",
+                    t.id,
+                    t.user_id,
+                    t.name,
+                    t.kind,
+                    t.created_at,
+                    t.last_used_at.unwrap_or_else(|| "-".into()),
+                    if t.revoked { "yes" } else { "no" }
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            users::revoke_token(store, system, id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+/// `sable bench`: a fresh database (a temporary SQLite file unless `--on` names one).
+async fn bench(args: &crate::cli::BenchArgs) -> anyhow::Result<ExitCode> {
+    let dir = std::env::temp_dir().join(format!("sable-bench-{}", std::process::id()));
+    let url = match &args.on {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            format!("sqlite://{}", dir.join("bench.db").display())
+        }
+    };
+    eprintln!("benchmarking on {}", sable_store::db::redact_url(&url));
+    let store = Store::open(&url).await?;
+    let opts = crate::bench::BenchOptions {
+        leads: args.leads,
+        batch: args.batch.max(1),
+        samples: args.samples.max(1),
+    };
+    let report = crate::bench::run_bench(&store, &opts).await;
+    store.close().await;
+    if args.on.is_none() {
+        if args.keep {
+            eprintln!("kept {}", dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    println!("{}", report?);
+    Ok(ExitCode::SUCCESS)
+}
