@@ -198,6 +198,8 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .pragma("cache_size", "-65536")
+                // ANALYZE samples instead of reading whole indexes, so it stays cheap at 1M rows.
+                .pragma("analysis_limit", "1000")
                 .pragma("temp_store", "memory");
             let memory = url.contains(":memory:");
             let pool = SqlitePoolOptions::new()

@@ -10,7 +10,12 @@ use sable_core::{Stored, Value};
 use crate::sql::{Arg, Dialect, Sql};
 
 /// Appends the condition for a resolved tree, as one parenthesised expression.
-pub fn compile(sql: &mut Sql, alias: &str, tree: &Resolved) {
+///
+/// `walk_sort_index` is for list pages on SQLite: conditions on low-cardinality fields
+/// (picklists, booleans, owners) are written `+t.col` so SQLite does not pick their index
+/// and then sort every match; it walks the sort column's index and stops after one page.
+/// SQLite's planner does not weigh `LIMIT` in that choice; PostgreSQL's does.
+pub fn compile(sql: &mut Sql, alias: &str, tree: &Resolved, walk_sort_index: bool) {
     match tree {
         Resolved::All(items) | Resolved::Any(items) => {
             if items.is_empty() {
@@ -27,12 +32,28 @@ pub fn compile(sql: &mut Sql, alias: &str, tree: &Resolved) {
                 if i > 0 {
                     sql.push(joiner);
                 }
-                compile(sql, alias, item);
+                compile(sql, alias, item, walk_sort_index);
             }
             sql.push(")");
         }
-        Resolved::Cond(c) => condition(sql, alias, c),
+        Resolved::Cond(c) => {
+            let unindexed = walk_sort_index && sql.dialect() == Dialect::Sqlite && is_low_cardinality(&c.field);
+            let alias = if unindexed {
+                format!("+{alias}")
+            } else {
+                alias.to_string()
+            };
+            condition(sql, &alias, c)
+        }
     }
+}
+
+/// Fields with few distinct values, whose index rarely narrows a list page much.
+pub fn is_low_cardinality(field: &FieldDef) -> bool {
+    matches!(
+        field.field_type,
+        FieldType::Picklist | FieldType::Boolean | FieldType::Owner
+    )
 }
 
 fn is_int(field: &FieldDef) -> bool {

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actor;
+mod batch;
 pub mod db;
 pub mod error;
 mod filter_sql;

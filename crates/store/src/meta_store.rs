@@ -116,9 +116,7 @@ pub async fn add_custom_field(store: &Store, actor: &Actor, module: &str, new: &
     for (col, storage) in field_columns(&field) {
         add_column(&mut w.tx, &table, &col, storage).await?;
     }
-    if field.unique || field.field_type.has_match_key() {
-        create_field_indexes(&mut w.tx, &table, &field).await?;
-    }
+    create_field_indexes(&mut w.tx, &table, module_def, &field).await?;
     bump_version(&mut w.tx).await?;
     w.commit().await?;
     store.reload_registry().await?;

@@ -28,10 +28,17 @@ pub fn select_columns(sql: &mut Sql, module: &ModuleDef) {
 
 /// Appends ` AND <visibility>` for the actor on table alias `t`.
 pub fn visibility(sql: &mut Sql, actor: &Actor, module: &ModuleDef) {
+    visibility_on(sql, actor, module, "t");
+}
+
+fn visibility_on(sql: &mut Sql, actor: &Actor, module: &ModuleDef, alias: &str) {
     if actor.is_admin || module.sharing != Sharing::Private {
         return;
     }
-    sql.push(" AND t.\"assigned_user_id\" = ").bind(actor.user_id);
+    sql.push(" AND ")
+        .col(alias, "assigned_user_id")
+        .push(" = ")
+        .bind(actor.user_id);
 }
 
 /// Whether the actor may change a record owned by `owner`.
@@ -233,15 +240,32 @@ pub async fn query_records(
     };
 
     let table = table_name(module);
-    let mut where_sql = db.sql();
-    where_sql.push(if query.deleted {
-        " WHERE t.\"deleted_at\" IS NOT NULL"
-    } else {
-        " WHERE t.\"deleted_at\" IS NULL"
-    });
-    visibility(&mut where_sql, actor, module);
-    where_sql.push(" AND ");
-    filter_sql::compile(&mut where_sql, "t", &resolved);
+    // The page walks the sort index when there is one to walk (see filter_sql::compile);
+    // the count uses whichever index narrows most.
+    let sorted_by_time_with_owner = keys
+        .first()
+        .is_none_or(|(f, _)| matches!(f.name.as_str(), "createdtime" | "modifiedtime"));
+    let where_clause = |walk: bool| {
+        let mut w = db.sql();
+        w.push(if query.deleted {
+            " WHERE t.\"deleted_at\" IS NOT NULL"
+        } else {
+            " WHERE t.\"deleted_at\" IS NULL"
+        });
+        // The (owner, time) indexes serve a time sort with the owner condition; for any
+        // other sort the owner condition is a filter on the walk.
+        let owner_alias =
+            if walk && !keys.is_empty() && !sorted_by_time_with_owner && db.dialect() == crate::sql::Dialect::Sqlite {
+                "+t"
+            } else {
+                "t"
+            };
+        visibility_on(&mut w, actor, module, owner_alias);
+        w.push(" AND ");
+        filter_sql::compile(&mut w, "t", &resolved, walk && !keys.is_empty());
+        w
+    };
+    let where_sql = where_clause(true);
 
     let mut q = db.sql();
     q.push("SELECT ");
@@ -300,7 +324,7 @@ pub async fn query_records(
         c.push("SELECT COUNT(*) AS n FROM (SELECT 1 FROM ")
             .ident(&table)
             .push(" t");
-        append(&mut c, &where_sql);
+        append(&mut c, &where_clause(false));
         c.push(" LIMIT ").bind(COUNT_CAP).push(") capped");
         let n = db.fetch_optional(&c).await?.context("count row")?.int("n")?;
         (Some(n), n < COUNT_CAP)

@@ -95,7 +95,7 @@ impl Default for Query {
 /// Largest page.
 pub const MAX_PAGE: u32 = 500;
 /// Counting stops here; beyond it the count is "at least".
-pub const COUNT_CAP: i64 = 100_000;
+pub const COUNT_CAP: i64 = 10_000;
 
 /// One page of a list.
 #[derive(Clone, Debug)]

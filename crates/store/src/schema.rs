@@ -150,24 +150,34 @@ pub async fn ensure_module_table(tx: &mut Tx, module: &ModuleDef) -> anyhow::Res
         }
     }
     for field in &module.fields {
-        if wants_index(module, field) {
-            create_field_indexes(tx, &table, field).await?;
-        }
+        create_field_indexes(tx, &table, module, field).await?;
     }
-    create_index(tx, &table, "label").await?;
+    create_index(tx, &table, &["label"]).await?;
+    // A salesperson's own list, newest first, is the commonest page of all.
+    if module.field("assigned_user_id").is_some() {
+        create_index(tx, &table, &["assigned_user_id", "modifiedtime"]).await?;
+        create_index(tx, &table, &["assigned_user_id", "createdtime"]).await?;
+    }
     Ok(())
 }
 
-fn wants_index(module: &ModuleDef, f: &FieldDef) -> bool {
-    f.list_column
+/// Which of a field's columns are indexed. Every index costs each insert, so only
+/// columns lists sort or filter by often, related lists follow, or matching looks up.
+fn indexed_columns(module: &ModuleDef, f: &FieldDef) -> Vec<String> {
+    let mut cols = Vec::new();
+    let sorted_or_looked_up = f.list_column
         || f.unique
-        || f.field_type.has_match_key()
-        || matches!(
-            f.field_type,
-            sable_core::FieldType::Reference | sable_core::FieldType::Owner
-        )
-        || matches!(f.name.as_str(), "createdtime" | "modifiedtime")
-        || f.name == module.number_field
+        || f.field_type == sable_core::FieldType::Reference
+        || matches!(f.name.as_str(), "createdtime" | "modifiedtime" | "assigned_user_id")
+        || f.name == module.number_field;
+    if sorted_or_looked_up {
+        cols.push(f.name.clone());
+    }
+    // Equality filters and duplicate checks on e-mail and phone use the match key.
+    if let Some(m) = f.match_column() {
+        cols.push(m);
+    }
+    cols
 }
 
 /// Adds a column (custom field or a built-in field added in a newer version).
@@ -183,24 +193,33 @@ pub async fn add_column(tx: &mut Tx, table: &str, col: &str, storage: Storage) -
 }
 
 /// Indexes a field's columns among live records, with `id` as the tie-breaker for keyset pages.
-pub async fn create_field_indexes(tx: &mut Tx, table: &str, field: &FieldDef) -> anyhow::Result<()> {
-    for (col, _) in field_columns(field) {
-        create_index(tx, table, &col).await?;
+pub async fn create_field_indexes(
+    tx: &mut Tx,
+    table: &str,
+    module: &ModuleDef,
+    field: &FieldDef,
+) -> anyhow::Result<()> {
+    for col in indexed_columns(module, field) {
+        create_index(tx, table, &[col.as_str()]).await?;
     }
     Ok(())
 }
 
-async fn create_index(tx: &mut Tx, table: &str, col: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(is_safe_ident(table) && is_safe_ident(col), "unsafe identifier");
+async fn create_index(tx: &mut Tx, table: &str, cols: &[&str]) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        is_safe_ident(table) && cols.iter().all(|c| is_safe_ident(c)),
+        "unsafe identifier"
+    );
+    let col = cols.join("_");
     let name = format!("{table}_{col}_idx");
     let name = if name.len() > 63 {
         format!("{}_idx", &name[..55])
     } else {
         name
     };
-    let ddl = format!(
-        "CREATE INDEX IF NOT EXISTS \"{name}\" ON \"{table}\" (\"{col}\", \"id\") WHERE \"deleted_at\" IS NULL"
-    );
+    let columns: String = cols.iter().map(|c| format!("\"{c}\", ")).collect();
+    let ddl =
+        format!("CREATE INDEX IF NOT EXISTS \"{name}\" ON \"{table}\" ({columns}\"id\") WHERE \"deleted_at\" IS NULL");
     tx.execute_script(&ddl)
         .await
         .with_context(|| format!("indexing {table}.{col}"))

@@ -13,6 +13,7 @@ use sable_core::{FieldError, Registry, ValidationErrors, Value};
 use serde_json::{Map, Value as Json, json};
 
 use crate::actor::Actor;
+use crate::batch::{self, Column};
 use crate::db::Tx;
 use crate::error::{ChangeSince, Conflict, StoreError, StoreResult};
 use crate::read::{self, may_write};
@@ -119,16 +120,10 @@ impl<'a> RecordService<'a> {
         }
         let mut w = self.store.begin_write().await?;
         let mut checker = DbChecks::default();
-        let mut outcomes = Vec::with_capacity(parsed.len());
-        let valid = parsed.iter().filter(|p| p.is_ok()).count() as i64;
-        let mut number = if valid > 0 {
-            reserve_numbers(&mut w.tx, &m.name, valid).await?
-        } else {
-            0
-        };
-        let now = now_ms();
+        let mut outcomes: Vec<BatchOutcome> = Vec::with_capacity(parsed.len());
+        let mut ready: Vec<(usize, FieldValues)> = Vec::new();
         for p in parsed {
-            let mut values = match p {
+            let values = match p {
                 Ok(v) => v,
                 Err(e) => {
                     outcomes.push(Err(e));
@@ -143,48 +138,43 @@ impl<'a> RecordService<'a> {
                 outcomes.push(Err(errors));
                 continue;
             }
-            if !m.number_field.is_empty() {
-                values.insert(
-                    m.number_field.clone(),
-                    Value::Text(format!("{}{}", m.number_prefix, number)),
-                );
-                number += 1;
-            }
+            ready.push((outcomes.len(), values));
+            outcomes.push(Ok(0));
+        }
+        if !ready.is_empty() {
+            let now = now_ms();
+            let count = ready.len() as i64;
+            let first_id = batch::allocate_ids(&mut w.tx, count, now).await?;
+            let first_number = if m.number_field.is_empty() {
+                0
+            } else {
+                reserve_numbers(&mut w.tx, &m.name, count).await?
+            };
             let ts = jiff::Timestamp::from_millisecond(now).map_err(|e| anyhow::anyhow!(e))?;
-            values.insert("createdtime".into(), Value::DateTime(ts));
-            values.insert("modifiedtime".into(), Value::DateTime(ts));
-            if let Some(uid) = self.actor.user_ref() {
-                values.insert("created_user_id".into(), Value::Id(uid));
-                values.insert("modifiedby".into(), Value::Id(uid));
+            let mut rows = Vec::with_capacity(ready.len());
+            for (n, (slot, mut values)) in ready.into_iter().enumerate() {
+                let id = first_id + n as i64;
+                if !m.number_field.is_empty() {
+                    let number = format!("{}{}", m.number_prefix, first_number + n as i64);
+                    values.insert(m.number_field.clone(), Value::Text(number));
+                }
+                values.insert("createdtime".into(), Value::DateTime(ts));
+                values.insert("modifiedtime".into(), Value::DateTime(ts));
+                if let Some(uid) = self.actor.user_ref() {
+                    values.insert("created_user_id".into(), Value::Id(uid));
+                    values.insert("modifiedby".into(), Value::Id(uid));
+                }
+                values
+                    .entry("source".into())
+                    .or_insert_with(|| Value::Text("CRM".into()));
+                outcomes[slot] = Ok(id);
+                rows.push((id, values));
             }
-            values
-                .entry("source".into())
-                .or_insert_with(|| Value::Text("CRM".into()));
-            let id = insert_record(&mut w.tx, &m, &values, now).await?;
-            let changes: Vec<Json> = m
-                .fields
-                .iter()
-                .filter_map(|f| {
-                    values
-                        .get(&f.name)
-                        .map(|v| json!({"field": f.name, "old": null, "new": v.to_json(f)}))
-                })
-                .collect();
-            write_history(&mut w.tx, &m.name, id, "create", 1, self.actor, &changes, now).await?;
-            search::index(&mut w.tx, id, &searchable_text(&m, &values), true, now).await?;
-            write_outbox(
-                &mut w.tx,
-                "record.created",
-                &m.name,
-                id,
-                self.actor,
-                json!({"version": 1}),
-                now,
-            )
-            .await?;
-            outcomes.push(Ok(id));
+            insert_records(&mut w.tx, &m, &rows, self.actor, now).await?;
         }
         w.commit().await?;
+        let written = outcomes.iter().filter(|o| o.is_ok()).count() as u64;
+        self.store.note_writes(written).await;
         Ok(outcomes)
     }
 
@@ -498,46 +488,148 @@ async fn reserve_numbers(tx: &mut Tx, module: &str, count: i64) -> anyhow::Resul
     Ok(tx.fetch_one(&q).await?.int("next_number")? - count)
 }
 
-async fn insert_record(tx: &mut Tx, m: &ModuleDef, values: &FieldValues, now: i64) -> anyhow::Result<i64> {
-    let label = display_label(m, values);
-    let owner = match values.get("assigned_user_id") {
-        Some(Value::Id(o)) => Some(*o),
-        _ => None,
+/// Writes new records: `records` rows, module rows, history, search tokens and outbox
+/// events, each table in a few multi-row statements.
+async fn insert_records(
+    tx: &mut Tx,
+    m: &ModuleDef,
+    rows: &[(i64, FieldValues)],
+    actor: &Actor,
+    now: i64,
+) -> anyhow::Result<()> {
+    let labels: Vec<String> = rows.iter().map(|(_, v)| display_label(m, v)).collect();
+    let owner = |v: &FieldValues| match v.get("assigned_user_id") {
+        Some(Value::Id(o)) => Arg::Int(*o),
+        _ => Arg::NullInt,
     };
-    let mut q = tx.sql();
-    q.push("INSERT INTO records (module, label, owner_id, created_at, updated_at) VALUES (")
-        .bind(m.name.as_str())
-        .push(", ")
-        .bind(label.clone())
-        .push(", ")
-        .bind(owner)
-        .push(", ")
-        .bind(now)
-        .push(", ")
-        .bind(now)
-        .push(") RETURNING id");
-    let id = tx.fetch_one(&q).await?.int("id")?;
-    let mut cols = tx.sql();
-    cols.push("INSERT INTO ")
-        .ident(&table_name(m))
-        .push(" (\"id\", \"version\", \"label\"");
-    let mut args: Vec<Arg> = vec![Arg::Int(id), Arg::Int(1), Arg::Text(label)];
-    for f in &m.fields {
-        let Some(v) = values.get(&f.name) else {
-            continue;
-        };
-        let int = f.field_type.storage() == sable_core::meta::Storage::Int;
-        cols.push(", ").ident(&f.name);
-        args.push(Arg::from_stored(&v.to_stored(), int));
+    let cols = ["id", "module", "label", "owner_id", "created_at", "updated_at"].map(Column::plain);
+    let record_rows = rows
+        .iter()
+        .zip(&labels)
+        .map(|((id, v), label)| {
+            vec![
+                Arg::Int(*id),
+                Arg::Text(m.name.clone()),
+                Arg::Text(label.clone()),
+                owner(v),
+                Arg::Int(now),
+                Arg::Int(now),
+            ]
+        })
+        .collect();
+    batch::insert_rows(tx, "records", &cols, record_rows).await?;
+
+    // The module row: the union of the fields any row sets; absent ones are null.
+    let present: Vec<&FieldDef> = m
+        .fields
+        .iter()
+        .filter(|f| rows.iter().any(|(_, v)| v.contains_key(&f.name)))
+        .collect();
+    let mut names: Vec<String> = vec!["id".into(), "version".into(), "label".into()];
+    for f in &present {
+        names.push(f.name.clone());
         if let Some(mc) = f.match_column() {
-            cols.push(", ").ident(&mc);
-            args.push(Arg::from_stored(&v.match_key(), false));
+            names.push(mc);
         }
     }
-    cols.push(") VALUES (");
-    cols.bind_list(args).push(")");
-    tx.execute(&cols).await?;
-    Ok(id)
+    let module_rows = rows
+        .iter()
+        .zip(&labels)
+        .map(|((id, values), label)| {
+            let mut args = vec![Arg::Int(*id), Arg::Int(1), Arg::Text(label.clone())];
+            for f in &present {
+                let int = f.field_type.storage() == sable_core::meta::Storage::Int;
+                let v = values.get(&f.name).unwrap_or(&Value::Null);
+                args.push(Arg::from_stored(&v.to_stored(), int));
+                if f.match_column().is_some() {
+                    args.push(Arg::from_stored(&v.match_key(), false));
+                }
+            }
+            args
+        })
+        .collect();
+    let cols: Vec<Column> = names.iter().map(|n| Column::plain(n)).collect();
+    batch::insert_rows(tx, &table_name(m), &cols, module_rows).await?;
+
+    let history_cols = [
+        "record_id",
+        "module",
+        "action",
+        "version",
+        "actor_id",
+        "changes",
+        "created_at",
+        "updated_at",
+    ]
+    .map(Column::plain);
+    let history_rows = rows
+        .iter()
+        .map(|(id, values)| {
+            let changes: Vec<Json> = m
+                .fields
+                .iter()
+                .filter_map(|f| {
+                    values
+                        .get(&f.name)
+                        .map(|v| json!({"field": f.name, "old": null, "new": v.to_json(f)}))
+                })
+                .collect();
+            vec![
+                Arg::Int(*id),
+                Arg::Text(m.name.clone()),
+                Arg::Text("create".into()),
+                Arg::Int(1),
+                actor.user_ref().into(),
+                Arg::Text(Json::Array(changes).to_string()),
+                Arg::Int(now),
+                Arg::Int(now),
+            ]
+        })
+        .collect();
+    batch::insert_rows(tx, "record_history", &history_cols, history_rows).await?;
+
+    let (search_table, search_cols) = batch::search_table(tx.dialect());
+    let search_rows = rows
+        .iter()
+        .map(|(id, values)| {
+            let mut args = vec![
+                Arg::Int(*id),
+                Arg::Text(sable_core::search::index_tokens(&searchable_text(m, values))),
+            ];
+            if search_cols.len() == 4 {
+                args.extend([Arg::Int(now), Arg::Int(now)]);
+            }
+            args
+        })
+        .collect();
+    batch::insert_rows(tx, search_table, &search_cols, search_rows).await?;
+
+    let outbox_cols = [
+        "event",
+        "module",
+        "record_id",
+        "actor_id",
+        "payload",
+        "created_at",
+        "updated_at",
+    ]
+    .map(Column::plain);
+    let outbox_rows = rows
+        .iter()
+        .map(|(id, _)| {
+            vec![
+                Arg::Text("record.created".into()),
+                Arg::Text(m.name.clone()),
+                Arg::Int(*id),
+                actor.user_ref().into(),
+                Arg::Text(json!({"version": 1}).to_string()),
+                Arg::Int(now),
+                Arg::Int(now),
+            ]
+        })
+        .collect();
+    batch::insert_rows(tx, "outbox", &outbox_cols, outbox_rows).await?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

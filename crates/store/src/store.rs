@@ -1,6 +1,6 @@
 //! The store handle: a database, the metadata in force, and the write lock for SQLite.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,9 @@ use crate::service::RecordService;
 
 /// How often a node looks for metadata changed by another node.
 const META_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// Writes after which the planner statistics are refreshed (at most once per interval).
+const ANALYZE_AFTER_WRITES: u64 = 1000;
+const ANALYZE_INTERVAL: Duration = Duration::from_secs(30);
 
 struct Inner {
     db: Db,
@@ -22,6 +25,10 @@ struct Inner {
     last_meta_check: std::sync::Mutex<Instant>,
     /// SQLite has one writer; queueing writers here keeps them from failing with "busy".
     write_lock: Mutex<()>,
+    writes_since_analyze: AtomicU64,
+    /// Ids handed out when statistics were last refreshed: a stand-in for the data size.
+    size_at_analyze: AtomicU64,
+    last_analyze: std::sync::Mutex<Instant>,
 }
 
 /// Sable's storage. Cheap to clone.
@@ -57,15 +64,71 @@ impl Store {
             .await
             .context("migrating the database")?;
         let (registry, version) = crate::meta_store::load_registry(&db).await?;
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 db,
                 registry: RwLock::new(Arc::new(registry)),
                 meta_version: AtomicI64::new(version),
                 last_meta_check: std::sync::Mutex::new(Instant::now()),
                 write_lock: Mutex::new(()),
+                writes_since_analyze: AtomicU64::new(0),
+                size_at_analyze: AtomicU64::new(0),
+                last_analyze: std::sync::Mutex::new(Instant::now()),
             }),
-        })
+        };
+        store.analyze().await?;
+        Ok(store)
+    }
+
+    /// Refreshes the query planner's statistics. SQLite has none until asked, and without
+    /// them it filters by owner and sorts every row instead of walking the sort index.
+    /// PostgreSQL's autovacuum does this by itself.
+    pub async fn analyze(&self) -> anyhow::Result<()> {
+        if let Db::Sqlite(_) = self.inner.db {
+            self.inner
+                .db
+                .execute_script("ANALYZE")
+                .await
+                .context("refreshing planner statistics")?;
+        }
+        let size = self
+            .inner
+            .db
+            .fetch_optional(
+                self.inner
+                    .db
+                    .sql()
+                    .push("SELECT next_id FROM id_allocator WHERE id = 1"),
+            )
+            .await?
+            .map(|r| r.int("next_id"))
+            .transpose()?
+            .unwrap_or(0);
+        self.inner
+            .size_at_analyze
+            .store(u64::try_from(size).unwrap_or(0), Ordering::Relaxed);
+        self.inner.writes_since_analyze.store(0, Ordering::Relaxed);
+        *self.inner.last_analyze.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        Ok(())
+    }
+
+    /// Counts committed record writes and refreshes statistics when enough accumulated:
+    /// every time the data has doubled (so a bulk load is planned for at every size), and
+    /// otherwise at most once per interval.
+    pub(crate) async fn note_writes(&self, n: u64) {
+        let total = self.inner.writes_since_analyze.fetch_add(n, Ordering::Relaxed) + n;
+        let doubled = total >= self.inner.size_at_analyze.load(Ordering::Relaxed);
+        let due = total >= ANALYZE_AFTER_WRITES
+            && (doubled
+                || self
+                    .inner
+                    .last_analyze
+                    .lock()
+                    .map(|t| t.elapsed() >= ANALYZE_INTERVAL)
+                    .unwrap_or(true));
+        if due && let Err(e) = self.analyze().await {
+            tracing::warn!(error = format!("{e:#}"), "could not refresh planner statistics");
+        }
     }
 
     /// The database.

@@ -243,15 +243,18 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
         time_zone: String::new(),
         created_at: String::new(),
     };
+    let id = crate::batch::allocate_ids(&mut w.tx, 1, now).await?;
     let mut q = w.tx.sql();
-    q.push("INSERT INTO records (module, label, created_at, updated_at) VALUES ('Users', ")
+    q.push("INSERT INTO records (id, module, label, created_at, updated_at) VALUES (")
+        .bind(id)
+        .push(", 'Users', ")
         .bind(probe.display_name())
         .push(", ")
         .bind(now)
         .push(", ")
         .bind(now)
-        .push(") RETURNING id");
-    let id = w.tx.fetch_one(&q).await?.int("id")?;
+        .push(")");
+    w.tx.execute(&q).await?;
     let mut q = w.tx.sql();
     q.push("INSERT INTO users (id, user_name, password_hash, first_name, last_name, email1, is_admin, status, language, time_zone, created_at, updated_at) VALUES (")
         .bind(id).push(", ")

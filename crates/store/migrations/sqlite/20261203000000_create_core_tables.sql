@@ -1,8 +1,18 @@
 -- Core tables shared by every module. Module tables (m_<module>) are created from
 -- metadata by the store, not here: their columns are the modules' fields.
 
+-- Ids come from id_allocator (one id space for records and users, allocated in blocks
+-- for batch inserts), never from the table itself.
+CREATE TABLE id_allocator (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    next_id     INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+INSERT INTO id_allocator (id, next_id, created_at, updated_at) VALUES (1, 1, 0, 0);
+
 CREATE TABLE records (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          INTEGER PRIMARY KEY,
     module      TEXT    NOT NULL,
     label       TEXT    NOT NULL DEFAULT '',
     owner_id    INTEGER,

@@ -223,3 +223,43 @@ async fn private_sharing_hides_others_records() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn batches_report_each_row_and_can_be_all_or_nothing() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let me = sales_user(&store, "batcher").await;
+        let svc = store.records(&me);
+        let inputs = vec![
+            obj(json!({"lastname": "甲", "mobile": "13800000001"})),
+            obj(json!({"lastname": "乙", "email": "broken"})),
+            obj(json!({"lastname": "丙", "company": "丙公司"})),
+        ];
+        let outcomes = svc.create_many("Leads", &inputs, false).await.unwrap();
+        assert!(
+            outcomes[0].is_ok() && outcomes[1].is_err() && outcomes[2].is_ok(),
+            "{}: {outcomes:?}",
+            db.backend
+        );
+        let (a, c) = (*outcomes[0].as_ref().unwrap(), *outcomes[2].as_ref().unwrap());
+        assert_eq!(c, a + 1, "ids come in one block");
+        let lead = svc.get("Leads", c).await.unwrap();
+        assert_eq!(
+            lead.values.get("lead_no"),
+            Some(&sable_core::Value::Text("LEA2".into()))
+        );
+        assert_eq!(svc.history("Leads", a).await.unwrap().len(), 1);
+        assert_eq!(svc.search("丙公", 5).await.unwrap()[0].id, c);
+        assert!(matches!(
+            svc.create_many("Leads", &inputs, true).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert_eq!(
+            svc.query("Leads", &Default::default()).await.unwrap().count,
+            Some(2),
+            "all-or-nothing wrote nothing"
+        );
+        store.close().await;
+        db.cleanup().await;
+    }
+}
