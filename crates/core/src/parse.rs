@@ -253,10 +253,15 @@ pub fn parse_bool(s: &str) -> Result<bool, FieldError> {
     }
 }
 
-/// A calendar date: `2024-03-05`, `2024/3/5`, `2024.3.5`, `2024年3月5日`. An impossible
-/// date (`2024-02-30`) is an error, never rolled over.
+/// A calendar date: `2024-03-05`, `2024/3/5`, `2024.3.5`, `2024年3月5日`, `5 Mar 2024`,
+/// `March 5, 2024`. An impossible date (`2024-02-30`) is an error, never rolled over.
+/// Day-month orders written only in digits (`05/03/2024`) are ambiguous and refused here;
+/// import lets the user choose the order.
 pub fn parse_date(s: &str) -> Result<Date, FieldError> {
     let s = s.trim();
+    if s.chars().any(|c| c.is_ascii_alphabetic()) {
+        return parse_english_date(s);
+    }
     let s = s.strip_suffix('日').unwrap_or(s);
     let parts: Vec<&str> = s.split(['-', '/', '.', '年', '月']).collect();
     if parts.len() != 3
@@ -275,6 +280,53 @@ pub fn parse_date(s: &str) -> Result<Date, FieldError> {
     if year < 1 {
         return Err(FieldError::InvalidDate);
     }
+    Date::new(year, month, day).map_err(|_| FieldError::InvalidDate)
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// `5 Mar 2024`, `05-Mar-2024`, `Mar 5, 2024`, `March 5 2024`.
+fn parse_english_date(s: &str) -> Result<Date, FieldError> {
+    let words: Vec<String> = s
+        .split([' ', ',', '-', '/', '.'])
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if words.len() != 3 {
+        return Err(FieldError::InvalidDate);
+    }
+    let month_of = |w: &str| {
+        let stem = w.get(..3)?;
+        let index = MONTHS.iter().position(|m| *m == stem)?;
+        // the rest must spell the month, e.g. "march" or "sept", not "marxyz"
+        let full = [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ][index];
+        (full.starts_with(w) || w == "sept").then_some(index as i8 + 1)
+    };
+    let (day, month, year) = match (month_of(&words[0]), month_of(&words[1])) {
+        (Some(m), None) => (&words[1], m, &words[2]),
+        (None, Some(m)) => (&words[0], m, &words[2]),
+        _ => return Err(FieldError::InvalidDate),
+    };
+    if year.len() != 4 || day.len() > 2 {
+        return Err(FieldError::InvalidDate);
+    }
+    let year: i16 = year.parse().map_err(|_| FieldError::InvalidDate)?;
+    let day: i8 = day.parse().map_err(|_| FieldError::InvalidDate)?;
     Date::new(year, month, day).map_err(|_| FieldError::InvalidDate)
 }
 
@@ -374,6 +426,17 @@ mod tests {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
         assert!(parse_date("2024-02-29").is_ok());
+        for (text, iso) in [
+            ("5 Mar 2024", "2024-03-05"),
+            ("05-Mar-2024", "2024-03-05"),
+            ("March 5, 2024", "2024-03-05"),
+            ("Sept 30 2024", "2024-09-30"),
+        ] {
+            assert_eq!(parse_date(text).unwrap().to_string(), iso, "{text}");
+        }
+        for bad in ["31 Feb 2024", "Marxyz 5 2024", "5 Mar 24", "Mar 2024", "5 5 Mar 2024"] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

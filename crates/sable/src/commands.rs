@@ -19,10 +19,9 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Store::open(&settings.database_url).await
 }
 
-/// Runs the web server until Ctrl-C or SIGTERM.
-pub async fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let store = open_store(settings).await?;
-    if let Some(password) = users::ensure_admin(&store, settings.admin_password.as_deref()).await? {
+/// Creates the administrator on first start and shows a generated password once.
+async fn ensure_admin(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+    if let Some(password) = users::ensure_admin(store, settings.admin_password.as_deref()).await? {
         println!();
         println!("  Sable created the administrator account.");
         println!("    user name: admin");
@@ -30,6 +29,13 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
         println!("  This password is shown only once. Change it with `sable user passwd admin`.");
         println!();
     }
+    Ok(())
+}
+
+/// Runs the web server until Ctrl-C or SIGTERM.
+pub async fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    ensure_admin(&store, settings).await?;
     let listener = tokio::net::TcpListener::bind(&settings.bind)
         .await
         .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -158,6 +164,7 @@ pub async fn run(settings: &Settings, command: Command) -> anyhow::Result<ExitCo
             Ok(())
         }
         Command::Demo => {
+            ensure_admin(&store, settings).await?;
             let summary = crate::demo::load_demo(&store).await?;
             println!("{summary}");
             println!("Demo users log in with the password `demo1234`.");

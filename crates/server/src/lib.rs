@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 mod health;
 pub mod metrics;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .nest("/api/v1", api::router())
+        .merge(ui::router())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -68,12 +70,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn no_route() -> AppError {
-    AppError::NotFound {
-        code: "no_route",
-        en: "there is nothing at this address".into(),
-        zh: "此地址不存在".into(),
+/// Unknown addresses: a JSON error under `/api`, an error page elsewhere.
+async fn no_route(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    if uri.path().starts_with("/api/") {
+        return axum::response::IntoResponse::into_response(AppError::NotFound {
+            code: "no_route",
+            en: "there is nothing at this address".into(),
+            zh: "此地址不存在".into(),
+        });
     }
+    ui::error_page(
+        ui::session::browser_lang(&headers),
+        axum::http::StatusCode::NOT_FOUND,
+        "error_not_found",
+    )
 }
 
 async fn method_not_allowed() -> AppError {

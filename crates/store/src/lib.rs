@@ -17,6 +17,7 @@ pub mod record;
 pub mod schema;
 mod search;
 pub mod service;
+pub mod sessions;
 pub mod sql;
 pub mod store;
 pub mod testing;

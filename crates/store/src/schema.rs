@@ -19,11 +19,18 @@ struct Migration {
 }
 
 /// The migrations, oldest first. A file is never edited once merged; add a new one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: "20261203000000_create_core_tables",
-    sqlite: include_str!("../migrations/sqlite/20261203000000_create_core_tables.sql"),
-    postgres: include_str!("../migrations/postgres/20261203000000_create_core_tables.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: "20261203000000_create_core_tables",
+        sqlite: include_str!("../migrations/sqlite/20261203000000_create_core_tables.sql"),
+        postgres: include_str!("../migrations/postgres/20261203000000_create_core_tables.sql"),
+    },
+    Migration {
+        version: "20261203120000_create_sessions",
+        sqlite: include_str!("../migrations/sqlite/20261203120000_create_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/20261203120000_create_sessions.sql"),
+    },
+];
 
 /// Names of the embedded migrations, for the parity test.
 pub fn migration_versions() -> Vec<&'static str> {

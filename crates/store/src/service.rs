@@ -60,6 +60,17 @@ impl<'a> RecordService<'a> {
         read::get_record(self.store.db(), self.actor, &m, id, true).await
     }
 
+    /// The module of a record id (live or deleted), if any. Says nothing about visibility:
+    /// callers go on to `get`, which checks it.
+    pub async fn module_of(&self, id: i64) -> StoreResult<Option<String>> {
+        let db = self.store.db();
+        let mut q = db.sql();
+        q.push("SELECT module FROM records WHERE id = ")
+            .bind(id)
+            .push(" AND module <> 'Users'");
+        Ok(db.fetch_optional(&q).await?.map(|r| r.text("module")).transpose()?)
+    }
+
     /// A page of records the actor may see.
     pub async fn query(&self, module: &str, query: &Query) -> StoreResult<Page> {
         let (registry, m) = self.entity_module(module).await?;

@@ -368,6 +368,9 @@ pub async fn deactivate(store: &Store, actor: &Actor, user_name: &str) -> StoreR
         .bind(user.id)
         .push(" AND revoked_at IS NULL");
     w.tx.execute(&q).await?;
+    let mut q = w.tx.sql();
+    q.push("DELETE FROM sessions WHERE user_id = ").bind(user.id);
+    w.tx.execute(&q).await?;
     w.commit().await?;
     Ok(get_user(store, user.id).await?.unwrap_or(user))
 }
@@ -537,11 +540,17 @@ pub async fn revoke_token(store: &Store, actor: &Actor, id: i64) -> StoreResult<
     Ok(())
 }
 
-/// Creates the administrator `admin` on first start. Returns the password when it was generated.
+/// Creates the administrator `admin` when no administrator exists (first start, or a
+/// database that only has demo users). Returns the password when it was generated.
 pub async fn ensure_admin(store: &Store, password: Option<&str>) -> anyhow::Result<Option<String>> {
-    if !list_users(store).await?.is_empty() {
+    let users = list_users(store).await?;
+    if users.iter().any(|u| u.is_admin) {
         return Ok(None);
     }
+    anyhow::ensure!(
+        !users.iter().any(|u| u.user_name == "admin"),
+        "there is no administrator, and the user name `admin` is taken by a non-administrator"
+    );
     let (password, generated) = match password {
         Some(p) if !p.is_empty() => (p.to_string(), false),
         _ => (random_secret("")?.chars().take(16).collect(), true),
@@ -574,6 +583,23 @@ pub async fn revoke_token_text(store: &Store, user_id: i64, token: &str) -> anyh
         .push(" AND user_id = ")
         .bind(user_id)
         .push(" AND revoked_at IS NULL");
+    db.execute(&q).await?;
+    Ok(())
+}
+
+/// Sets a user's interface language (`en` or `zh-CN`).
+pub async fn set_language(store: &Store, user_id: i64, language: &str) -> anyhow::Result<()> {
+    let tag = Lang::parse(language)
+        .map(Lang::tag)
+        .with_context(|| format!("unsupported language {language}"))?;
+    let db = store.db();
+    let mut q = db.sql();
+    q.push("UPDATE users SET language = ")
+        .bind(tag)
+        .push(", updated_at = ")
+        .bind(now_ms())
+        .push(" WHERE id = ")
+        .bind(user_id);
     db.execute(&q).await?;
     Ok(())
 }

@@ -80,3 +80,22 @@ async fn login_tokens_and_deactivation() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn an_administrator_is_created_even_when_other_users_exist() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        // e.g. `sable demo` ran before the first `sable serve`
+        sales_user(&store, "demo.user").await;
+        let password = users::ensure_admin(&store, Some("first-admin-pw")).await.unwrap();
+        assert!(password.is_none(), "the given password is used, not generated");
+        let admin = users::login(&store, "admin", "first-admin-pw")
+            .await
+            .unwrap()
+            .expect("admin can log in");
+        assert!(admin.is_admin, "{}", db.backend);
+        assert!(users::ensure_admin(&store, None).await.unwrap().is_none());
+        store.close().await;
+        db.cleanup().await;
+    }
+}

@@ -1,0 +1,388 @@
+//! The detail view of a record: fields by block, related lists, history; delete and restore.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use sable_core::meta::{FieldDef, FieldType};
+use sable_core::{Filter, Lang, Registry, Value};
+use sable_store::{HistoryEntry, Query as ListQuery, Record, SortKey};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+
+use super::format::{Shown, display_value, picklist_label};
+use super::list::list_columns;
+use super::render::{Catalogs, fill, render};
+use super::session::UiUser;
+use super::{Layout, csrf_refused, error_page, form_value, parse_form, see_other, store_error_page};
+use crate::AppState;
+use crate::extract::parse_id;
+
+#[derive(Deserialize)]
+pub struct DetailParams {
+    tab: Option<String>,
+    flash: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FieldView {
+    name: String,
+    label: String,
+    value: Shown,
+}
+
+#[derive(Serialize)]
+struct BlockView {
+    label: String,
+    fields: Vec<FieldView>,
+}
+
+#[derive(Serialize)]
+struct RelatedView {
+    title: String,
+    new_href: String,
+    columns: Vec<String>,
+    rows: Vec<(String, String, Vec<Shown>)>,
+}
+
+#[derive(Serialize)]
+struct ChangeView {
+    field: String,
+    old: String,
+    new: String,
+}
+
+#[derive(Serialize)]
+struct HistoryView {
+    who: String,
+    when: String,
+    action: String,
+    changes: Vec<ChangeView>,
+}
+
+#[derive(Serialize)]
+struct DetailPage {
+    layout: Layout,
+    lang: &'static str,
+    module: String,
+    singular: String,
+    id: i64,
+    label: String,
+    number: String,
+    owner: String,
+    meta: String,
+    deleted: bool,
+    tab: String,
+    blocks: Vec<BlockView>,
+    related: Vec<RelatedView>,
+    history: Vec<HistoryView>,
+}
+
+fn history_text(registry: &Registry, field: Option<&FieldDef>, v: &Json, lang: Lang) -> String {
+    match (field, v) {
+        (_, Json::Null) => Catalogs::embedded().get(lang, "history_empty").to_string(),
+        (Some(f), Json::String(s)) if f.field_type == FieldType::Picklist => picklist_label(registry, f, s, lang),
+        (_, Json::String(s)) => s.clone(),
+        (_, Json::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (_, other) => other.to_string(),
+    }
+}
+
+fn history_views(
+    registry: &Registry,
+    m: &sable_core::ModuleDef,
+    entries: Vec<HistoryEntry>,
+    user: &UiUser,
+) -> Vec<HistoryView> {
+    let c = Catalogs::embedded();
+    entries
+        .into_iter()
+        .rev()
+        .map(|h| {
+            let action_key = match h.action.as_str() {
+                "create" => "history_created",
+                "delete" => "history_deleted",
+                "restore" => "history_restored",
+                "purge" => "history_purged",
+                _ => "history_updated",
+            };
+            let changes = if h.action == "update" {
+                h.changes
+                    .as_array()
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|c| {
+                                let name = c.get("field")?.as_str()?;
+                                let f = m.field(name);
+                                Some(ChangeView {
+                                    field: f.map_or_else(|| name.to_string(), |f| f.label(user.lang).to_string()),
+                                    old: history_text(registry, f, c.get("old").unwrap_or(&Json::Null), user.lang),
+                                    new: history_text(registry, f, c.get("new").unwrap_or(&Json::Null), user.lang),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let when =
+                h.at.parse::<jiff::Timestamp>()
+                    .ok()
+                    .map(|t| {
+                        t.to_zoned_datetime(user.actor.tz.clone())
+                            .strftime("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or(h.at);
+            HistoryView {
+                who: h.actor.unwrap_or_else(|| "system".into()),
+                when,
+                action: c.get(user.lang, action_key).into(),
+                changes,
+            }
+        })
+        .collect()
+}
+
+async fn related_lists(
+    state: &AppState,
+    user: &UiUser,
+    registry: &Registry,
+    m: &sable_core::ModuleDef,
+    record: &Record,
+) -> Vec<RelatedView> {
+    let svc = state.store.records(&user.actor);
+    let mut out = Vec::new();
+    for other in registry.entity_modules() {
+        for f in other
+            .fields
+            .iter()
+            .filter(|f| f.field_type == FieldType::Reference && f.targets.contains(&m.name))
+        {
+            let query = ListQuery {
+                filter: Filter::from_json(&json!({"field": f.name, "op": "eq", "value": record.id}))
+                    .unwrap_or_else(|_| Filter::everything()),
+                sort: vec![SortKey {
+                    field: "modifiedtime".into(),
+                    desc: true,
+                }],
+                limit: 20,
+                with_count: false,
+                ..ListQuery::default()
+            };
+            let Ok(page) = svc.query(&other.name, &query).await else {
+                continue;
+            };
+            // The first cell is the record's label, so label fields and the link field itself are left out.
+            let cols: Vec<&FieldDef> = list_columns(other)
+                .into_iter()
+                .filter(|c| c.name != f.name && !other.label_fields.contains(&c.name))
+                .take(4)
+                .collect();
+            let title = if other.name == m.name {
+                format!("{} · {}", other.label(user.lang), f.label(user.lang))
+            } else {
+                other.label(user.lang).to_string()
+            };
+            out.push(RelatedView {
+                title,
+                new_href: format!("/m/{}/new?{}={}", other.name, f.name, record.id),
+                columns: cols.iter().map(|c| c.label(user.lang).to_string()).collect(),
+                rows: page
+                    .items
+                    .iter()
+                    .map(|r| {
+                        let cells = cols
+                            .iter()
+                            .map(|c| {
+                                display_value(
+                                    registry,
+                                    c,
+                                    r.values.get(&c.name),
+                                    r.labels.get(&c.name).map(String::as_str),
+                                    user.lang,
+                                    &user.actor.tz,
+                                )
+                            })
+                            .collect();
+                        (format!("/m/{}/{}", other.name, r.id), r.label.clone(), cells)
+                    })
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
+/// `GET /m/{module}/{id}`.
+pub async fn show_detail(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path((module, id)): Path<(String, String)>,
+    Query(p): Query<DetailParams>,
+) -> Response {
+    let Ok(id) = parse_id(&id) else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    let registry = match state.store.registry().await {
+        Ok(r) => r,
+        Err(e) => return store_error_page(user.lang, e.into()),
+    };
+    let Ok(m) = registry.module(&module).cloned() else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    let svc = state.store.records(&user.actor);
+    let record = match svc.get_including_deleted(&m.name, id).await {
+        Ok(r) => r,
+        Err(e) => return store_error_page(user.lang, e),
+    };
+    let tab = match p.tab.as_deref() {
+        Some("related") => "related",
+        Some("history") => "history",
+        _ => "details",
+    };
+    let blocks = m
+        .blocks
+        .iter()
+        .map(|b| {
+            let mut fields: Vec<&FieldDef> = m.fields.iter().filter(|f| f.block == b.name).collect();
+            fields.sort_by_key(|f| f.sequence);
+            BlockView {
+                label: b.labels.get(user.lang).into(),
+                fields: fields
+                    .into_iter()
+                    .map(|f| FieldView {
+                        name: f.name.clone(),
+                        label: f.label(user.lang).into(),
+                        value: display_value(
+                            &registry,
+                            f,
+                            record.values.get(&f.name),
+                            record.labels.get(&f.name).map(String::as_str),
+                            user.lang,
+                            &user.actor.tz,
+                        ),
+                    })
+                    .collect(),
+            }
+        })
+        .filter(|b: &BlockView| !b.fields.is_empty())
+        .collect();
+    let related = if tab == "related" {
+        related_lists(&state, &user, &registry, &m, &record).await
+    } else {
+        Vec::new()
+    };
+    let history = if tab == "history" {
+        match svc.history(&m.name, id).await {
+            Ok(h) => history_views(&registry, &m, h, &user),
+            Err(e) => return store_error_page(user.lang, e),
+        }
+    } else {
+        Vec::new()
+    };
+    let c = Catalogs::embedded();
+    let when = |name: &str| match record.values.get(name) {
+        Some(Value::DateTime(t)) => t
+            .to_zoned_datetime(user.actor.tz.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string(),
+        _ => String::new(),
+    };
+    let creator = record.labels.get("created_user_id").cloned().unwrap_or_default();
+    let meta = format!(
+        "{} · {}",
+        fill(
+            c.get(user.lang, "detail_created"),
+            &[("when", when("createdtime")), ("who", creator)]
+        ),
+        fill(c.get(user.lang, "detail_modified"), &[("when", when("modifiedtime"))])
+    );
+    let number = match record.values.get(&m.number_field) {
+        Some(Value::Text(n)) => n.clone(),
+        _ => String::new(),
+    };
+    let page = DetailPage {
+        layout: Layout::new(&user, &registry, record.label.clone(), &m.name, p.flash.as_deref()),
+        lang: user.lang.tag(),
+        module: m.name.clone(),
+        singular: m.singular.get(user.lang).into(),
+        id,
+        label: record.label.clone(),
+        number,
+        owner: record.labels.get("assigned_user_id").cloned().unwrap_or_default(),
+        meta,
+        deleted: record.deleted_at.is_some(),
+        tab: tab.into(),
+        blocks,
+        related,
+        history,
+    };
+    render("pages/detail.html", &page)
+}
+
+/// `GET /r/{id}`: a record by id alone (reference links), redirected to its module.
+pub async fn by_id(State(state): State<AppState>, user: UiUser, Path(id): Path<String>) -> Response {
+    let Ok(id) = parse_id(&id) else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    match state.store.records(&user.actor).module_of(id).await {
+        Ok(Some(module)) => see_other(&format!("/m/{module}/{id}")),
+        Ok(None) => error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found"),
+        Err(e) => store_error_page(user.lang, e),
+    }
+}
+
+async fn change_state(
+    state: AppState,
+    user: UiUser,
+    module: String,
+    id: String,
+    body: Bytes,
+    delete: bool,
+) -> Response {
+    let form = parse_form(&body);
+    if !user.csrf_ok(form_value(&form, "_csrf")) {
+        return csrf_refused(user.lang);
+    }
+    let Ok(id) = parse_id(&id) else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    let svc = state.store.records(&user.actor);
+    let result = if delete {
+        svc.delete(&module, id).await
+    } else {
+        svc.restore(&module, id).await.map(|_| ())
+    };
+    match result {
+        Ok(()) if delete => see_other(&format!("/m/{module}?flash=deleted")),
+        Ok(()) => see_other(&format!("/m/{module}/{id}?flash=restored")),
+        Err(e) => store_error_page(user.lang, e),
+    }
+}
+
+/// `POST /m/{module}/{id}/delete`: to the recycle bin.
+pub async fn delete(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path((module, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    change_state(state, user, module, id, body, true).await
+}
+
+/// `POST /m/{module}/{id}/restore`.
+pub async fn restore(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path((module, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    change_state(state, user, module, id, body, false).await
+}

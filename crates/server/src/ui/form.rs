@@ -1,0 +1,503 @@
+//! Create and edit forms: the right widget per field type, server errors shown inline
+//! with everything the user typed kept, and a conflict shown when someone saved first.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use sable_core::meta::{FieldDef, FieldType};
+use sable_core::{Lang, ModuleDef, Registry, ValidationErrors};
+use sable_store::{Conflict, Record, StoreError};
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+
+use super::format::{input_text, picklist_label};
+use super::render::{Catalogs, fill, render};
+use super::session::UiUser;
+use super::{Layout, csrf_refused, error_page, form_value, parse_form, see_other, store_error_page};
+use crate::AppState;
+use crate::extract::parse_id;
+
+#[derive(Serialize)]
+struct OptionView {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct InputView {
+    name: String,
+    label: String,
+    widget: &'static str,
+    value: String,
+    display: String,
+    options: Vec<OptionView>,
+    required: bool,
+    error: Option<String>,
+    help: Option<String>,
+    lookup_url: String,
+    max_length: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct FormBlock {
+    label: String,
+    inputs: Vec<InputView>,
+}
+
+#[derive(Serialize)]
+struct ConflictRow {
+    field: String,
+    value: String,
+    who: String,
+}
+
+#[derive(Serialize)]
+struct FormPage {
+    layout: Layout,
+    lang: &'static str,
+    module: String,
+    action: String,
+    cancel: String,
+    version: Option<i64>,
+    blocks: Vec<FormBlock>,
+    has_errors: bool,
+    conflict: Vec<ConflictRow>,
+}
+
+/// What the form shows in each field: raw text per field (and labels of references).
+type Values = BTreeMap<String, Vec<String>>;
+
+/// A form as it is about to be shown: the record edited (if any), the values in the
+/// inputs, per-field errors, another user's conflicting changes, the version it edits.
+#[derive(Default)]
+struct FormState<'a> {
+    record: Option<&'a Record>,
+    values: Values,
+    errors: BTreeMap<String, String>,
+    conflict: Vec<ConflictRow>,
+    version: Option<i64>,
+}
+
+fn widget(t: FieldType) -> &'static str {
+    match t {
+        FieldType::Textarea => "textarea",
+        FieldType::Integer => "number",
+        FieldType::Decimal | FieldType::Currency | FieldType::Percent => "decimal",
+        FieldType::Date => "date",
+        FieldType::Datetime => "datetime",
+        FieldType::Time => "time",
+        FieldType::Boolean => "checkbox",
+        FieldType::Email => "email",
+        FieldType::Phone => "tel",
+        FieldType::Url => "url",
+        FieldType::Picklist => "select",
+        FieldType::Multipicklist => "multiselect",
+        FieldType::Reference => "reference",
+        FieldType::Owner => "owner",
+        _ => "text",
+    }
+}
+
+async fn build_page(
+    state: &AppState,
+    user: &UiUser,
+    registry: &Registry,
+    m: &ModuleDef,
+    form: FormState<'_>,
+) -> Response {
+    let FormState {
+        record,
+        values,
+        errors,
+        conflict,
+        version,
+    } = form;
+    let users = sable_store::users::list_users(&state.store).await.unwrap_or_default();
+    let mut blocks = Vec::new();
+    for b in &m.blocks {
+        let mut fields: Vec<&FieldDef> = m.writable_fields().filter(|f| f.block == b.name).collect();
+        fields.sort_by_key(|f| f.sequence);
+        let inputs: Vec<InputView> = fields
+            .into_iter()
+            .map(|f| {
+                let raw = values.get(&f.name).cloned().unwrap_or_default();
+                let value = raw.first().cloned().unwrap_or_default();
+                let options = match f.field_type {
+                    FieldType::Picklist | FieldType::Multipicklist => registry
+                        .picklist_of(f)
+                        .map(|p| {
+                            p.values
+                                .iter()
+                                .map(|v| OptionView {
+                                    value: v.value.clone(),
+                                    label: v.labels.get(user.lang).into(),
+                                    selected: raw.contains(&v.value),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    FieldType::Owner => users
+                        .iter()
+                        .filter(|u| u.is_active() || raw.contains(&u.id.to_string()))
+                        .map(|u| OptionView {
+                            value: u.id.to_string(),
+                            label: u.display_name(),
+                            selected: raw.contains(&u.id.to_string()),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let display = values
+                    .get(&format!("{}__label", f.name))
+                    .and_then(|v| v.first().cloned())
+                    .unwrap_or_default();
+                InputView {
+                    name: f.name.clone(),
+                    label: f.label(user.lang).into(),
+                    widget: widget(f.field_type),
+                    value,
+                    display,
+                    options,
+                    required: f.mandatory,
+                    error: errors.get(&f.name).cloned(),
+                    help: f.help.as_ref().map(|h| h.get(user.lang).to_string()),
+                    lookup_url: f
+                        .targets
+                        .first()
+                        .map(|t| format!("/ui/lookup/{t}?q="))
+                        .unwrap_or_default(),
+                    max_length: f.max_length,
+                }
+            })
+            .collect();
+        if !inputs.is_empty() {
+            blocks.push(FormBlock {
+                label: b.labels.get(user.lang).into(),
+                inputs,
+            });
+        }
+    }
+    let c = Catalogs::embedded();
+    let singular = m.singular.get(user.lang).to_string();
+    let (title, action, cancel) = match record {
+        Some(r) => (
+            fill(c.get(user.lang, "form_edit_title"), &[("label", r.label.clone())]),
+            format!("/m/{}/{}", m.name, r.id),
+            format!("/m/{}/{}", m.name, r.id),
+        ),
+        None => (
+            fill(c.get(user.lang, "form_new_title"), &[("module", singular)]),
+            format!("/m/{}", m.name),
+            format!("/m/{}", m.name),
+        ),
+    };
+    let status = if errors.is_empty() && conflict.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = FormPage {
+        layout: Layout::new(user, registry, title, &m.name, None),
+        lang: user.lang.tag(),
+        module: m.name.clone(),
+        action,
+        cancel,
+        version,
+        blocks,
+        has_errors: !errors.is_empty(),
+        conflict,
+    };
+    let mut response = render("pages/form.html", &page);
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = status;
+    }
+    response
+}
+
+/// The form values of a stored record (and reference labels).
+fn record_values(m: &ModuleDef, record: &Record, tz: &jiff::tz::TimeZone) -> Values {
+    let mut values = Values::new();
+    for f in m.writable_fields() {
+        let v = record.values.get(&f.name);
+        let texts = match v {
+            Some(sable_core::Value::List(items)) => items.clone(),
+            other => vec![input_text(f, other, tz)],
+        };
+        values.insert(f.name.clone(), texts);
+        if let Some(label) = record.labels.get(&f.name) {
+            values.insert(format!("{}__label", f.name), vec![label.clone()]);
+        }
+    }
+    values
+}
+
+async fn module_and_registry(
+    state: &AppState,
+    user: &UiUser,
+    module: &str,
+) -> Result<(std::sync::Arc<Registry>, ModuleDef), Response> {
+    let registry = state
+        .store
+        .registry()
+        .await
+        .map_err(|e| store_error_page(user.lang, e.into()))?;
+    match registry.module(module) {
+        Ok(m) if m.entity => {
+            let m = m.clone();
+            Ok((registry, m))
+        }
+        _ => Err(error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found")),
+    }
+}
+
+/// `GET /m/{module}/new`, prefilled from the query (`?account_id=5`) or a record (`?from=ID`).
+pub async fn new_form(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(module): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    let (registry, m) = match module_and_registry(&state, &user, &module).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let mut values = Values::new();
+    if let Some(from) = q.get("from").and_then(|f| parse_id(f).ok())
+        && let Ok(source) = state.store.records(&user.actor).get(&m.name, from).await
+    {
+        values = record_values(&m, &source, &user.actor.tz);
+    }
+    for f in m.writable_fields() {
+        if let Some(v) = q.get(&f.name) {
+            values.insert(f.name.clone(), vec![v.clone()]);
+            if f.field_type == FieldType::Reference
+                && let Ok(id) = parse_id(v)
+                && let Some(target) = f.targets.first()
+                && let Ok(r) = state.store.records(&user.actor).get(target, id).await
+            {
+                values.insert(format!("{}__label", f.name), vec![r.label]);
+            }
+        } else if !values.contains_key(&f.name)
+            && let Some(d) = &f.default
+        {
+            values.insert(f.name.clone(), vec![d.clone()]);
+        }
+    }
+    values
+        .entry("assigned_user_id".into())
+        .or_insert_with(|| vec![user.actor.user_id.to_string()]);
+    build_page(
+        &state,
+        &user,
+        &registry,
+        &m,
+        FormState {
+            record: None,
+            values,
+            errors: BTreeMap::new(),
+            conflict: Vec::new(),
+            version: None,
+        },
+    )
+    .await
+}
+
+/// `GET /m/{module}/{id}/edit`.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path((module, id)): Path<(String, String)>,
+) -> Response {
+    let (registry, m) = match module_and_registry(&state, &user, &module).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(id) = parse_id(&id) else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    let record = match state.store.records(&user.actor).get(&m.name, id).await {
+        Ok(r) => r,
+        Err(e) => return store_error_page(user.lang, e),
+    };
+    let values = record_values(&m, &record, &user.actor.tz);
+    build_page(
+        &state,
+        &user,
+        &registry,
+        &m,
+        FormState {
+            record: Some(&record),
+            values,
+            errors: BTreeMap::new(),
+            conflict: Vec::new(),
+            version: Some(record.version),
+        },
+    )
+    .await
+}
+
+/// Turns the submitted form into API-style input; on create, empty fields are left out so
+/// defaults apply; on edit, an emptied field is cleared.
+fn form_input(m: &ModuleDef, form: &[(String, String)], creating: bool) -> (Map<String, Json>, Values) {
+    let mut raw = Values::new();
+    for (k, v) in form {
+        raw.entry(k.clone()).or_default().push(v.clone());
+    }
+    let mut input = Map::new();
+    for f in m.writable_fields() {
+        let Some(vals) = raw.get(&f.name) else { continue };
+        let value = match f.field_type {
+            FieldType::Multipicklist => Json::Array(
+                vals.iter()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| Json::String(v.clone()))
+                    .collect(),
+            ),
+            // a hidden "0" precedes the checkbox's "1"; the last one sent wins
+            FieldType::Boolean => Json::String(vals.last().cloned().unwrap_or_default()),
+            _ => Json::String(vals.first().cloned().unwrap_or_default()),
+        };
+        let empty = match &value {
+            Json::String(s) => s.trim().is_empty(),
+            Json::Array(a) => a.is_empty(),
+            _ => false,
+        };
+        if creating && empty {
+            continue;
+        }
+        input.insert(f.name.clone(), value);
+    }
+    (input, raw)
+}
+
+fn error_messages(errors: &ValidationErrors, lang: Lang) -> BTreeMap<String, String> {
+    errors.messages(lang)
+}
+
+fn conflict_rows(registry: &Registry, m: &ModuleDef, conflict: &Conflict, lang: Lang) -> Vec<ConflictRow> {
+    let Conflict::StaleVersion { changes, .. } = conflict else {
+        return Vec::new();
+    };
+    changes
+        .iter()
+        .map(|c| {
+            let f = m.field(&c.field);
+            let value = match (f, &c.new) {
+                (Some(f), Json::String(s)) if f.field_type == FieldType::Picklist => {
+                    picklist_label(registry, f, s, lang)
+                }
+                (_, Json::String(s)) => s.clone(),
+                (_, Json::Null) => String::new(),
+                (_, other) => other.to_string(),
+            };
+            ConflictRow {
+                field: f.map_or_else(|| c.field.clone(), |f| f.label(lang).to_string()),
+                value,
+                who: c.actor.clone().unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// `POST /m/{module}`: create.
+pub async fn create(State(state): State<AppState>, user: UiUser, Path(module): Path<String>, body: Bytes) -> Response {
+    let form = parse_form(&body);
+    if !user.csrf_ok(form_value(&form, "_csrf")) {
+        return csrf_refused(user.lang);
+    }
+    let (registry, m) = match module_and_registry(&state, &user, &module).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (input, raw) = form_input(&m, &form, true);
+    match state.store.records(&user.actor).create(&m.name, &input).await {
+        Ok(r) => see_other(&format!("/m/{}/{}?flash=created", m.name, r.id)),
+        Err(StoreError::Invalid(errors)) => {
+            build_page(
+                &state,
+                &user,
+                &registry,
+                &m,
+                FormState {
+                    record: None,
+                    values: raw,
+                    errors: error_messages(&errors, user.lang),
+                    conflict: Vec::new(),
+                    version: None,
+                },
+            )
+            .await
+        }
+        Err(e) => store_error_page(user.lang, e),
+    }
+}
+
+/// `POST /m/{module}/{id}`: save an edit based on the version the form was loaded at.
+pub async fn save(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path((module, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let form = parse_form(&body);
+    if !user.csrf_ok(form_value(&form, "_csrf")) {
+        return csrf_refused(user.lang);
+    }
+    let (registry, m) = match module_and_registry(&state, &user, &module).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(id) = parse_id(&id) else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    let version = form_value(&form, "_version").and_then(|v| v.parse::<i64>().ok());
+    let (input, raw) = form_input(&m, &form, false);
+    let svc = state.store.records(&user.actor);
+    match svc.update(&m.name, id, version, &input).await {
+        Ok(_) => see_other(&format!("/m/{}/{id}?flash=saved", m.name)),
+        Err(StoreError::Invalid(errors)) => {
+            let record = svc.get(&m.name, id).await.ok();
+            build_page(
+                &state,
+                &user,
+                &registry,
+                &m,
+                FormState {
+                    record: record.as_ref(),
+                    values: raw,
+                    errors: error_messages(&errors, user.lang),
+                    conflict: Vec::new(),
+                    version,
+                },
+            )
+            .await
+        }
+        Err(StoreError::Conflict(conflict @ Conflict::StaleVersion { .. })) => {
+            let current = match &conflict {
+                Conflict::StaleVersion { current_version, .. } => Some(*current_version),
+                Conflict::State(_) => version,
+            };
+            let record = svc.get(&m.name, id).await.ok();
+            let rows = conflict_rows(&registry, &m, &conflict, user.lang);
+            build_page(
+                &state,
+                &user,
+                &registry,
+                &m,
+                FormState {
+                    record: record.as_ref(),
+                    values: raw,
+                    errors: BTreeMap::new(),
+                    conflict: rows,
+                    version: current,
+                },
+            )
+            .await
+        }
+        Err(e) => store_error_page(user.lang, e),
+    }
+}

@@ -1,0 +1,144 @@
+//! How values look on a page: in the viewer's language and time zone, money grouped,
+//! picklists by label, references as links. A date never shifts; a date-time is shown
+//! in the viewer's zone.
+
+use jiff::tz::TimeZone;
+use sable_core::meta::{FieldDef, FieldType};
+use sable_core::value::format_scaled;
+use sable_core::{Lang, Registry, Value};
+use serde::Serialize;
+
+use super::render::Catalogs;
+
+/// A value ready for a template: text, and a link when it has one.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Shown {
+    pub text: String,
+    pub href: Option<String>,
+}
+
+impl Shown {
+    fn text(text: impl Into<String>) -> Shown {
+        Shown {
+            text: text.into(),
+            href: None,
+        }
+    }
+}
+
+/// `1234567.5` → `1,234,567.5` (digits before the point grouped by three).
+pub fn group_digits(plain: &str) -> String {
+    let (sign, rest) = plain.strip_prefix('-').map_or(("", plain), |r| ("-", r));
+    let (int, frac) = rest.split_once('.').map_or((rest, None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::with_capacity(int.len() + int.len() / 3);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// The label of a picklist value in a language (the value itself when unknown).
+pub fn picklist_label(registry: &Registry, field: &FieldDef, value: &str, lang: Lang) -> String {
+    registry
+        .picklist_of(field)
+        .and_then(|p| p.values.iter().find(|v| v.value == value))
+        .map_or_else(|| value.to_string(), |v| v.labels.get(lang).to_string())
+}
+
+/// Shows one value of a field.
+pub fn display_value(
+    registry: &Registry,
+    field: &FieldDef,
+    value: Option<&Value>,
+    label: Option<&str>,
+    lang: Lang,
+    tz: &TimeZone,
+) -> Shown {
+    let Some(value) = value else { return Shown::default() };
+    match (field.field_type, value) {
+        (_, Value::Null) => Shown::default(),
+        (FieldType::Email, Value::Email(e)) => Shown {
+            text: e.clone(),
+            href: Some(format!("mailto:{e}")),
+        },
+        (FieldType::Phone, Value::Phone(p)) => {
+            let dial: String = p.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+            Shown {
+                text: p.clone(),
+                href: Some(format!("tel:{dial}")),
+            }
+        }
+        (FieldType::Url, Value::Text(u)) => {
+            let lower = u.to_ascii_lowercase();
+            let href = if lower.starts_with("http://") || lower.starts_with("https://") {
+                u.clone()
+            } else {
+                format!("http://{u}")
+            };
+            Shown {
+                text: u.clone(),
+                href: Some(href),
+            }
+        }
+        (FieldType::Picklist, Value::Text(v)) => Shown::text(picklist_label(registry, field, v, lang)),
+        (_, Value::List(items)) => {
+            let labels: Vec<String> = if field.field_type == FieldType::Multipicklist {
+                items.iter().map(|v| picklist_label(registry, field, v, lang)).collect()
+            } else {
+                items.clone()
+            };
+            Shown::text(labels.join(if lang == Lang::Zh { "、" } else { ", " }))
+        }
+        (FieldType::Currency, Value::Scaled(u)) => {
+            Shown::text(format!("¥{}", group_digits(&format_scaled(*u, field.scale()))))
+        }
+        (FieldType::Percent, Value::Scaled(u)) => Shown::text(format!(
+            "{}%",
+            format_scaled(*u, field.scale())
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+        )),
+        (_, Value::Scaled(u)) => Shown::text(group_digits(&format_scaled(*u, field.scale()))),
+        (FieldType::Integer, Value::Int(i)) => Shown::text(group_digits(&i.to_string())),
+        (_, Value::Bool(b)) => Shown::text(Catalogs::embedded().get(lang, if *b { "yes" } else { "no" })),
+        (_, Value::Date(d)) => Shown::text(d.to_string()),
+        (_, Value::DateTime(t)) => Shown::text(t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()),
+        (_, Value::Time(t)) => Shown::text(format!("{:02}:{:02}", t.hour(), t.minute())),
+        (FieldType::Reference, Value::Id(id)) => Shown {
+            text: label.map_or_else(|| format!("#{id}"), str::to_string),
+            href: Some(format!("/r/{id}")),
+        },
+        (_, Value::Id(id)) => Shown::text(label.map_or_else(|| format!("#{id}"), str::to_string)),
+        (_, v) => Shown::text(v.to_text(field)),
+    }
+}
+
+/// The value as a form input holds it: plain text, ISO dates, local date-times.
+pub fn input_text(field: &FieldDef, value: Option<&Value>, tz: &TimeZone) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::DateTime(t)) => t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M").to_string(),
+        Some(Value::Bool(b)) => if *b { "1" } else { "0" }.into(),
+        Some(Value::Time(t)) => format!("{:02}:{:02}", t.hour(), t.minute()),
+        Some(v) => v.to_text(field),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_are_grouped() {
+        assert_eq!(group_digits("1234567.50"), "1,234,567.50");
+        assert_eq!(group_digits("-1000"), "-1,000");
+        assert_eq!(group_digits("999"), "999");
+        assert_eq!(group_digits("0.05"), "0.05");
+    }
+}

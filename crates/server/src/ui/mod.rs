@@ -1,0 +1,161 @@
+//! The browser interface: server-rendered pages with htmx, in Chinese and English,
+//! generated from module metadata so custom fields appear without code.
+//! Handlers parse, call the store's services, and render a template.
+
+mod assets;
+mod auth;
+mod detail;
+mod form;
+pub mod format;
+mod home;
+mod list;
+pub mod render;
+mod search;
+pub mod session;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use sable_core::{Lang, Registry};
+use serde::Serialize;
+
+use crate::AppState;
+use render::{Catalogs, render};
+use session::UiUser;
+
+/// Every page route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::show))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/settings/language", post(auth::set_language))
+        .route("/search", get(search::show))
+        .route("/ui/lookup/{module}", get(search::lookup))
+        .route("/r/{id}", get(detail::by_id))
+        .route("/m/{module}", get(list::show).post(form::create))
+        .route("/m/{module}/new", get(form::new_form))
+        .route("/m/{module}/{id}", get(detail::show_detail).post(form::save))
+        .route("/m/{module}/{id}/edit", get(form::edit_form))
+        .route("/m/{module}/{id}/delete", post(detail::delete))
+        .route("/m/{module}/{id}/restore", post(detail::restore))
+        .route("/assets/{*path}", get(assets::serve))
+}
+
+/// A link in the navigation.
+#[derive(Serialize)]
+pub struct NavItem {
+    pub href: String,
+    pub label: String,
+    pub active: bool,
+}
+
+/// What every page's layout shows.
+#[derive(Serialize)]
+pub struct Layout {
+    pub lang: &'static str,
+    pub title: String,
+    pub user_name: String,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+    pub q: String,
+    pub flash: Option<String>,
+    pub asset_version: &'static str,
+}
+
+impl Layout {
+    /// The layout for a logged-in page; `active` is the module (or "home", "search").
+    pub fn new(user: &UiUser, registry: &Registry, title: String, active: &str, flash: Option<&str>) -> Layout {
+        let catalogs = Catalogs::embedded();
+        let mut nav = vec![NavItem {
+            href: "/".into(),
+            label: catalogs.get(user.lang, "nav_home").into(),
+            active: active == "home",
+        }];
+        for m in registry.entity_modules() {
+            nav.push(NavItem {
+                href: format!("/m/{}", m.name),
+                label: m.label(user.lang).into(),
+                active: active == m.name,
+            });
+        }
+        // Only known message keys are shown, so a crafted URL cannot put text on the page.
+        let flash = flash
+            .filter(|k| matches!(*k, "saved" | "created" | "deleted" | "restored"))
+            .map(|k| catalogs.get(user.lang, k).to_string());
+        Layout {
+            lang: user.lang.tag(),
+            title,
+            user_name: user.session.user.display_name(),
+            csrf: user.session.csrf_token.clone(),
+            nav,
+            q: String::new(),
+            flash,
+            asset_version: assets::VERSION,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorPage {
+    lang: &'static str,
+    title: String,
+    message: String,
+    back: String,
+    asset_version: &'static str,
+}
+
+/// A full error page in a language.
+pub fn error_page(lang: Lang, status: StatusCode, message_key: &str) -> Response {
+    let c = Catalogs::embedded();
+    let page = ErrorPage {
+        lang: lang.tag(),
+        title: c.get(lang, "error_title").into(),
+        message: c.get(lang, message_key).into(),
+        back: c.get(lang, "error_back").into(),
+        asset_version: assets::VERSION,
+    };
+    let mut response = render("pages/error.html", &page);
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = status;
+    }
+    response
+}
+
+/// Turns a store error into an error page.
+pub fn store_error_page(lang: Lang, e: sable_store::StoreError) -> Response {
+    use sable_store::StoreError as E;
+    match e {
+        E::NotFound { .. } | E::Meta(_) => error_page(lang, StatusCode::NOT_FOUND, "error_not_found"),
+        E::Forbidden(_) => error_page(lang, StatusCode::FORBIDDEN, "error_forbidden"),
+        other => {
+            tracing::error!(error = format!("{other:#}"), "page failed");
+            error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, "error_server")
+        }
+    }
+}
+
+/// The response for a form posted without a valid CSRF token.
+pub fn csrf_refused(lang: Lang) -> Response {
+    error_page(lang, StatusCode::FORBIDDEN, "error_csrf")
+}
+
+/// Parses a form body into ordered (name, value) pairs; repeated names are kept.
+pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The first value of a form field.
+pub fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// A redirect after a POST (303, so the browser follows with GET).
+pub fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, location.to_string())],
+    )
+        .into_response()
+}

@@ -1,0 +1,363 @@
+//! The browser interface over HTTP (no browser): login and sessions, CSRF, escaping of
+//! hostile text on every page that shows it, forms that keep what was typed, conflicts.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use sable_store::testing::all_backends;
+use serde_json::json;
+use tower::ServiceExt;
+
+use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app};
+
+struct Browser {
+    cookies: Vec<(String, String)>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new() -> Browser {
+        Browser { cookies: Vec::new() }
+    }
+
+    async fn request(&mut self, app: &TestApp, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("accept-language", "zh-CN");
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            req = req.header(header::COOKIE, c.join("; "));
+        }
+        let req = match form {
+            Some(pairs) => {
+                let body = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs.iter())
+                    .finish();
+                req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap()
+            }
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let resp = app.router.clone().oneshot(req).await.unwrap();
+        for v in resp.headers().get_all(header::SET_COOKIE) {
+            let text = v.to_str().unwrap();
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (k, val) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(name, _)| name != k);
+            if !val.is_empty() {
+                self.cookies.push((k.to_string(), val.to_string()));
+            }
+        }
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get(header::LOCATION)
+            .map(|l| l.to_str().unwrap().to_string());
+        let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        Page { status, location, body }
+    }
+
+    async fn get(&mut self, app: &TestApp, path: &str) -> Page {
+        self.request(app, "GET", path, None).await
+    }
+
+    async fn post(&mut self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> Page {
+        self.request(app, "POST", path, Some(form)).await
+    }
+
+    async fn login(&mut self, app: &TestApp, user: &str, password: &str) -> Page {
+        let page = self.get(app, "/login").await;
+        let csrf = hidden(&page.body, "_csrf");
+        self.post(
+            app,
+            "/login",
+            &[("username", user), ("password", password), ("_csrf", &csrf)],
+        )
+        .await
+    }
+}
+
+/// The value of a hidden input in a page.
+fn hidden(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker).unwrap_or_else(|| panic!("no hidden {name} in page")) + marker.len();
+    body[start..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn login_csrf_and_sessions() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        // not logged in → to the login page, remembering where we were going
+        let p = b.get(&app, "/m/Leads").await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", db.backend);
+        assert_eq!(p.location.as_deref(), Some("/login?next=%2Fm%2FLeads"));
+        // a login without the form's token is refused
+        let p = b
+            .post(
+                &app,
+                "/login",
+                &[("username", "admin"), ("password", ADMIN_PASSWORD), ("_csrf", "forged")],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN);
+        // wrong password: a clear message, in the browser's language
+        let p = b.login(&app, "admin", "nope").await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+        assert!(p.body.contains("用户名或密码错误"), "{}", p.body);
+        let p = b.login(&app, "admin", ADMIN_PASSWORD).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let home = b.get(&app, "/").await;
+        assert_eq!(home.status, StatusCode::OK);
+        assert!(home.body.contains("Administrator"));
+        // a POST without a valid CSRF token is refused and changes nothing
+        let p = b.post(&app, "/m/Leads", &[("lastname", "无令牌")]).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN);
+        let p = b
+            .post(&app, "/m/Leads", &[("lastname", "错令牌"), ("_csrf", "wrong")])
+            .await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN);
+        let (_, page) = app.admin("POST", "/api/v1/records/Leads/query", Some(json!({}))).await;
+        assert_eq!(page["count"], 0);
+        // switching language is saved for the user
+        let csrf = hidden(&home.body, "_csrf");
+        let p = b
+            .post(&app, "/settings/language", &[("lang", "en"), ("_csrf", &csrf)])
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let home = b.get(&app, "/").await;
+        assert!(home.body.contains(">Organizations<"), "English navigation expected");
+        // a deactivated user gets a clear message
+        app.admin(
+            "POST",
+            "/api/v1/users",
+            Some(json!({"user_name": "leaver", "password": "leaver-pass-1", "last_name": "Leaver"})),
+        )
+        .await;
+        sable_store::users::deactivate(
+            &app.store,
+            &sable_store::Actor::unrestricted_for_system_jobs(),
+            "leaver",
+        )
+        .await
+        .unwrap();
+        let p = Browser::new().login(&app, "leaver", "leaver-pass-1").await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN);
+        assert!(p.body.contains("已停用"), "{}", p.body);
+        // logout ends the session
+        let p = b.post(&app, "/logout", &[("_csrf", &csrf)]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        assert_eq!(b.get(&app, "/").await.status, StatusCode::SEE_OTHER);
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn hostile_text_is_escaped_everywhere() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let hostile = ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>"];
+        let (s, _) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": "x", "website": "javascript:alert(1)"}})),
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a javascript: address is not a web address"
+        );
+        let (_, acc) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": hostile[0]}})),
+            )
+            .await;
+        let acc_id = acc["id"].as_i64().unwrap();
+        let (_, con) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Contacts",
+                Some(json!({"fields": {"lastname": hostile[1], "account_id": acc_id, "title": "alert"}})),
+            )
+            .await;
+        let con_id = con["id"].as_i64().unwrap();
+        app.admin(
+            "PATCH",
+            &format!("/api/v1/records/Contacts/{con_id}"),
+            Some(json!({"version": 1, "fields": {"department": hostile[0]}})),
+        )
+        .await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        for path in [
+            "/m/Accounts".to_string(),
+            "/m/Contacts".to_string(),
+            format!("/m/Accounts/{acc_id}"),
+            format!("/m/Accounts/{acc_id}?tab=related"),
+            format!("/m/Contacts/{con_id}"),
+            format!("/m/Contacts/{con_id}?tab=history"),
+            format!("/m/Contacts/{con_id}/edit"),
+            "/search?q=alert".to_string(),
+            "/".to_string(),
+        ] {
+            let p = b.get(&app, &path).await;
+            assert_eq!(p.status, StatusCode::OK, "{path}");
+            for h in hostile {
+                assert!(!p.body.contains(h), "{path} contains unescaped {h}");
+            }
+            assert!(!p.body.contains("<img src=x"), "{path}");
+            assert!(!p.body.contains("href=\"javascript:"), "{path} links to javascript:");
+        }
+        let p = b.get(&app, &format!("/m/Accounts/{acc_id}")).await;
+        assert!(
+            p.body.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+            "the name is shown as text"
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn forms_keep_input_show_errors_and_conflicts() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let form = b.get(&app, "/m/Contacts/new").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = hidden(&form.body, "_csrf");
+        // invalid e-mail: the error is shown at the field and the other values are kept
+        let p = b
+            .post(
+                &app,
+                "/m/Contacts",
+                &[
+                    ("_csrf", &csrf),
+                    ("lastname", "欧阳"),
+                    ("firstname", "娜娜"),
+                    ("email", "not-an-email"),
+                    ("mobile", "138 0013 8000"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", db.backend);
+        assert!(p.body.contains("不是有效的电子邮件地址"));
+        assert!(
+            p.body.contains("value=\"欧阳\"")
+                && p.body.contains("value=\"138 0013 8000\"")
+                && p.body.contains("value=\"not-an-email\"")
+        );
+        // a valid one is created and we land on it
+        let p = b
+            .post(
+                &app,
+                "/m/Contacts",
+                &[
+                    ("_csrf", &csrf),
+                    ("lastname", "欧阳"),
+                    ("firstname", "娜娜"),
+                    ("email", "nana@example.cn"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let location = p.location.unwrap();
+        assert!(location.contains("flash=created"));
+        let id: i64 = location
+            .trim_start_matches("/m/Contacts/")
+            .split('?')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let detail = b.get(&app, &location).await;
+        assert!(detail.body.contains("欧阳娜娜") && detail.body.contains("已创建"));
+        // someone else saves first: the form says so, shows their change and keeps ours
+        let edit = b.get(&app, &format!("/m/Contacts/{id}/edit")).await;
+        assert_eq!(hidden(&edit.body, "_version"), "1");
+        app.admin(
+            "PATCH",
+            &format!("/api/v1/records/Contacts/{id}"),
+            Some(json!({"version": 1, "fields": {"title": "采购经理"}})),
+        )
+        .await;
+        let p = b
+            .post(
+                &app,
+                &format!("/m/Contacts/{id}"),
+                &[
+                    ("_csrf", &csrf),
+                    ("_version", "1"),
+                    ("lastname", "欧阳"),
+                    ("firstname", "娜"),
+                    ("title", ""),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(p.body.contains("其他人已先保存了此记录") && p.body.contains("采购经理"));
+        assert!(p.body.contains("value=\"娜\""), "our value is kept");
+        assert_eq!(
+            hidden(&p.body, "_version"),
+            "2",
+            "saving again applies ours on top of theirs"
+        );
+        let p = b
+            .post(
+                &app,
+                &format!("/m/Contacts/{id}"),
+                &[
+                    ("_csrf", &csrf),
+                    ("_version", "2"),
+                    ("lastname", "欧阳"),
+                    ("firstname", "娜"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let (_, rec) = app.admin("GET", &format!("/api/v1/records/Contacts/{id}"), None).await;
+        assert_eq!(rec["fields"]["firstname"], "娜");
+        assert_eq!(
+            rec["fields"]["title"], "采购经理",
+            "a field not on the resubmitted form keeps their value"
+        );
+        // delete to the recycle bin and restore
+        let p = b
+            .post(&app, &format!("/m/Contacts/{id}/delete"), &[("_csrf", &csrf)])
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let bin = b.get(&app, "/m/Contacts?deleted=1").await;
+        assert!(bin.body.contains("欧阳娜"));
+        let p = b
+            .post(&app, &format!("/m/Contacts/{id}/restore"), &[("_csrf", &csrf)])
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        // unknown pages are error pages, not JSON
+        let p = b.get(&app, "/m/Spaceships").await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND);
+        assert!(p.body.contains("<html"));
+        let p = b.get(&app, "/nowhere").await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND);
+        assert!(p.body.contains("<html"), "{}", p.body);
+        // assets are served with caching headers
+        let p = b.get(&app, "/assets/app.css").await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(p.body.contains("--"), "a stylesheet");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
