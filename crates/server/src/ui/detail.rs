@@ -25,10 +25,11 @@ pub struct DetailParams {
 }
 
 #[derive(Serialize)]
-struct FieldView {
-    name: String,
-    label: String,
-    value: Shown,
+pub(super) struct FieldView {
+    pub name: String,
+    pub label: String,
+    pub value: Shown,
+    pub editable: bool,
 }
 
 #[derive(Serialize)]
@@ -258,6 +259,7 @@ pub async fn show_detail(
                 fields: fields
                     .into_iter()
                     .map(|f| FieldView {
+                        editable: record.deleted_at.is_none() && !f.readonly && f.field_type != FieldType::AutoNumber,
                         name: f.name.clone(),
                         label: f.label(user.lang).into(),
                         value: display_value(

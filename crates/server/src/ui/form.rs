@@ -28,7 +28,7 @@ struct OptionView {
 }
 
 #[derive(Serialize)]
-struct InputView {
+pub(super) struct InputView {
     name: String,
     label: String,
     widget: &'static str,
@@ -69,7 +69,7 @@ struct FormPage {
 }
 
 /// What the form shows in each field: raw text per field (and labels of references).
-type Values = BTreeMap<String, Vec<String>>;
+pub(super) type Values = BTreeMap<String, Vec<String>>;
 
 /// A form as it is about to be shown: the record edited (if any), the values in the
 /// inputs, per-field errors, another user's conflicting changes, the version it edits.
@@ -102,6 +102,65 @@ fn widget(t: FieldType) -> &'static str {
     }
 }
 
+/// The input of one field, with the values to show and its error.
+pub(super) fn input_view(
+    registry: &Registry,
+    users: &[sable_store::users::User],
+    f: &FieldDef,
+    values: &Values,
+    error: Option<String>,
+    lang: Lang,
+) -> InputView {
+    let raw = values.get(&f.name).cloned().unwrap_or_default();
+    let value = raw.first().cloned().unwrap_or_default();
+    let options = match f.field_type {
+        FieldType::Picklist | FieldType::Multipicklist => registry
+            .picklist_of(f)
+            .map(|p| {
+                p.values
+                    .iter()
+                    .map(|v| OptionView {
+                        value: v.value.clone(),
+                        label: v.labels.get(lang).into(),
+                        selected: raw.contains(&v.value),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        FieldType::Owner => users
+            .iter()
+            .filter(|u| u.is_active() || raw.contains(&u.id.to_string()))
+            .map(|u| OptionView {
+                value: u.id.to_string(),
+                label: u.display_name(),
+                selected: raw.contains(&u.id.to_string()),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let display = values
+        .get(&format!("{}__label", f.name))
+        .and_then(|v| v.first().cloned())
+        .unwrap_or_default();
+    InputView {
+        name: f.name.clone(),
+        label: f.label(lang).into(),
+        widget: widget(f.field_type),
+        value,
+        display,
+        options,
+        required: f.mandatory,
+        error,
+        help: f.help.as_ref().map(|h| h.get(lang).to_string()),
+        lookup_url: f
+            .targets
+            .first()
+            .map(|t| format!("/ui/lookup/{t}?q="))
+            .unwrap_or_default(),
+        max_length: f.max_length,
+    }
+}
+
 async fn build_page(
     state: &AppState,
     user: &UiUser,
@@ -123,56 +182,7 @@ async fn build_page(
         fields.sort_by_key(|f| f.sequence);
         let inputs: Vec<InputView> = fields
             .into_iter()
-            .map(|f| {
-                let raw = values.get(&f.name).cloned().unwrap_or_default();
-                let value = raw.first().cloned().unwrap_or_default();
-                let options = match f.field_type {
-                    FieldType::Picklist | FieldType::Multipicklist => registry
-                        .picklist_of(f)
-                        .map(|p| {
-                            p.values
-                                .iter()
-                                .map(|v| OptionView {
-                                    value: v.value.clone(),
-                                    label: v.labels.get(user.lang).into(),
-                                    selected: raw.contains(&v.value),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    FieldType::Owner => users
-                        .iter()
-                        .filter(|u| u.is_active() || raw.contains(&u.id.to_string()))
-                        .map(|u| OptionView {
-                            value: u.id.to_string(),
-                            label: u.display_name(),
-                            selected: raw.contains(&u.id.to_string()),
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                let display = values
-                    .get(&format!("{}__label", f.name))
-                    .and_then(|v| v.first().cloned())
-                    .unwrap_or_default();
-                InputView {
-                    name: f.name.clone(),
-                    label: f.label(user.lang).into(),
-                    widget: widget(f.field_type),
-                    value,
-                    display,
-                    options,
-                    required: f.mandatory,
-                    error: errors.get(&f.name).cloned(),
-                    help: f.help.as_ref().map(|h| h.get(user.lang).to_string()),
-                    lookup_url: f
-                        .targets
-                        .first()
-                        .map(|t| format!("/ui/lookup/{t}?q="))
-                        .unwrap_or_default(),
-                    max_length: f.max_length,
-                }
-            })
+            .map(|f| input_view(registry, &users, f, &values, errors.get(&f.name).cloned(), user.lang))
             .collect();
         if !inputs.is_empty() {
             blocks.push(FormBlock {
@@ -219,7 +229,7 @@ async fn build_page(
 }
 
 /// The form values of a stored record (and reference labels).
-fn record_values(m: &ModuleDef, record: &Record, tz: &jiff::tz::TimeZone) -> Values {
+pub(super) fn record_values(m: &ModuleDef, record: &Record, tz: &jiff::tz::TimeZone) -> Values {
     let mut values = Values::new();
     for f in m.writable_fields() {
         let v = record.values.get(&f.name);
@@ -342,7 +352,7 @@ pub async fn edit_form(
 
 /// Turns the submitted form into API-style input; on create, empty fields are left out so
 /// defaults apply; on edit, an emptied field is cleared.
-fn form_input(m: &ModuleDef, form: &[(String, String)], creating: bool) -> (Map<String, Json>, Values) {
+pub(super) fn form_input(m: &ModuleDef, form: &[(String, String)], creating: bool) -> (Map<String, Json>, Values) {
     let mut raw = Values::new();
     for (k, v) in form {
         raw.entry(k.clone()).or_default().push(v.clone());

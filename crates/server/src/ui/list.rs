@@ -23,6 +23,20 @@ pub struct ListParams {
     cursor: Option<String>,
     deleted: Option<String>,
     flash: Option<String>,
+    done: Option<u64>,
+    failed: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    name: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct UserChoice {
+    id: i64,
+    name: String,
 }
 
 #[derive(Serialize)]
@@ -58,6 +72,8 @@ struct ListPage {
     dir: String,
     deleted: bool,
     bin_href: String,
+    users: Vec<UserChoice>,
+    editable_fields: Vec<Choice>,
 }
 
 /// The columns of the default list view: the module's list columns, else its first fields.
@@ -222,7 +238,14 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, p: ListPar
         module_label.clone()
     };
     let page = ListPage {
-        layout: Layout::new(user, &registry, title, &m.name, p.flash.as_deref()),
+        layout: Layout::with_counts(
+            user,
+            &registry,
+            title,
+            &m.name,
+            p.flash.as_deref(),
+            &[("done", p.done.unwrap_or(0)), ("failed", p.failed.unwrap_or(0))],
+        ),
         lang: user.lang.tag(),
         module: m.name.clone(),
         module_label,
@@ -241,6 +264,29 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, p: ListPar
         } else {
             link(&m.name, &[("deleted", "1")])
         },
+        users: sable_store::users::list_users(&state.store)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| u.is_active())
+            .map(|u| UserChoice {
+                id: u.id,
+                name: u.display_name(),
+            })
+            .collect(),
+        editable_fields: m
+            .writable_fields()
+            .filter(|f| {
+                !matches!(
+                    f.field_type,
+                    FieldType::Reference | FieldType::Owner | FieldType::Multipicklist
+                )
+            })
+            .map(|f| Choice {
+                name: f.name.clone(),
+                label: f.label(user.lang).into(),
+            })
+            .collect(),
     };
     render("pages/list.html", &page)
 }

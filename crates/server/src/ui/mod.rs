@@ -4,10 +4,12 @@
 
 mod assets;
 mod auth;
+mod bulk;
 mod detail;
 mod form;
 pub mod format;
 mod home;
+mod inline;
 mod list;
 pub mod render;
 mod search;
@@ -36,8 +38,10 @@ pub fn router() -> Router<AppState> {
         .route("/r/{id}", get(detail::by_id))
         .route("/m/{module}", get(list::show).post(form::create))
         .route("/m/{module}/new", get(form::new_form))
+        .route("/m/{module}/bulk", post(bulk::apply))
         .route("/m/{module}/{id}", get(detail::show_detail).post(form::save))
         .route("/m/{module}/{id}/edit", get(form::edit_form))
+        .route("/m/{module}/{id}/inline/{field}", get(inline::edit).post(inline::save))
         .route("/m/{module}/{id}/delete", post(detail::delete))
         .route("/m/{module}/{id}/restore", post(detail::restore))
         .route("/assets/{*path}", get(assets::serve))
@@ -67,6 +71,18 @@ pub struct Layout {
 impl Layout {
     /// The layout for a logged-in page; `active` is the module (or "home", "search").
     pub fn new(user: &UiUser, registry: &Registry, title: String, active: &str, flash: Option<&str>) -> Layout {
+        Layout::with_counts(user, registry, title, active, flash, &[])
+    }
+
+    /// Like [`Layout::new`], with numbers for messages such as "{done} records changed".
+    pub fn with_counts(
+        user: &UiUser,
+        registry: &Registry,
+        title: String,
+        active: &str,
+        flash: Option<&str>,
+        counts: &[(&str, u64)],
+    ) -> Layout {
         let catalogs = Catalogs::embedded();
         let mut nav = vec![NavItem {
             href: "/".into(),
@@ -82,8 +98,16 @@ impl Layout {
         }
         // Only known message keys are shown, so a crafted URL cannot put text on the page.
         let flash = flash
-            .filter(|k| matches!(*k, "saved" | "created" | "deleted" | "restored"))
-            .map(|k| catalogs.get(user.lang, k).to_string());
+            .filter(|k| {
+                matches!(
+                    *k,
+                    "saved" | "created" | "deleted" | "restored" | "bulk_done" | "bulk_partly" | "bulk_none"
+                )
+            })
+            .map(|k| {
+                let args: Vec<(&str, String)> = counts.iter().map(|(n, v)| (*n, v.to_string())).collect();
+                render::fill(catalogs.get(user.lang, k), &args)
+            });
         Layout {
             lang: user.lang.tag(),
             title,

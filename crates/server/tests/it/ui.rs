@@ -361,3 +361,167 @@ async fn forms_keep_input_show_errors_and_conflicts() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn inline_edit_and_mass_actions() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        app.admin(
+            "POST",
+            "/api/v1/users",
+            Some(json!({"user_name": "wangfang", "password": "wang-pass-1", "last_name": "王", "first_name": "芳"})),
+        )
+        .await;
+        let wang = sable_store::users::find_user(&app.store, "wangfang")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut ids = Vec::new();
+        for name in ["甲公司", "乙公司", "丙公司"] {
+            let (_, r) = app
+                .admin(
+                    "POST",
+                    "/api/v1/records/Accounts",
+                    Some(json!({"fields": {"accountname": name}})),
+                )
+                .await;
+            ids.push(r["id"].as_i64().unwrap());
+        }
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let detail = b.get(&app, &format!("/m/Accounts/{}", ids[0])).await;
+        let csrf = hidden(&detail.body, "_csrf");
+        assert!(
+            detail
+                .body
+                .contains(&format!("hx-get=\"/m/Accounts/{}/inline/phone\"", ids[0]))
+                || detail.body.contains("inline&#x2f;phone"),
+            "fields are editable in place"
+        );
+        // inline: the one-field form, then a save through the record service
+        let form = b.get(&app, &format!("/m/Accounts/{}/inline/phone", ids[0])).await;
+        assert_eq!(form.status, StatusCode::OK, "{}", db.backend);
+        assert!(form.body.contains("name=\"phone\""));
+        let saved = b
+            .post(
+                &app,
+                &format!("/m/Accounts/{}/inline/phone", ids[0]),
+                &[("_csrf", &csrf), ("_version", "1"), ("phone", "010-8888 6666")],
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::OK);
+        assert!(saved.body.contains("010-8888 6666") && saved.body.contains("inline-edit"));
+        let bad = b
+            .post(
+                &app,
+                &format!("/m/Accounts/{}/inline/email1", ids[0]),
+                &[("_csrf", &csrf), ("_version", "2"), ("email1", "bad")],
+            )
+            .await;
+        assert!(bad.body.contains("不是有效的电子邮件地址") && bad.body.contains("value=\"bad\""));
+        let stale = b
+            .post(
+                &app,
+                &format!("/m/Accounts/{}/inline/phone", ids[0]),
+                &[("_csrf", &csrf), ("_version", "1"), ("phone", "010-1234 5678")],
+            )
+            .await;
+        assert!(stale.body.contains("其他人已先保存了此记录"));
+        let history = b.get(&app, &format!("/m/Accounts/{}?tab=history", ids[0])).await;
+        assert!(
+            history.body.contains("010-8888 6666"),
+            "the inline change is in the history"
+        );
+        // read-only fields are not editable in place
+        assert_eq!(
+            b.get(&app, &format!("/m/Accounts/{}/inline/account_no", ids[0]))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        // mass transfer of two records to another user
+        let owner = wang.id.to_string();
+        let (a, c) = (ids[0].to_string(), ids[1].to_string());
+        let p = b
+            .post(
+                &app,
+                "/m/Accounts/bulk",
+                &[
+                    ("_csrf", &csrf),
+                    ("ids", &a),
+                    ("ids", &c),
+                    ("action", "transfer"),
+                    ("owner", &owner),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let list = b.get(&app, p.location.as_deref().unwrap()).await;
+        assert!(list.body.contains("已修改 2 条记录"), "{}", list.body);
+        for id in &ids[..2] {
+            let (_, r) = app.admin("GET", &format!("/api/v1/records/Accounts/{id}"), None).await;
+            assert_eq!(r["fields"]["assigned_user_id"], wang.id);
+        }
+        let (_, r) = app
+            .admin("GET", &format!("/api/v1/records/Accounts/{}", ids[2]), None)
+            .await;
+        assert_ne!(
+            r["fields"]["assigned_user_id"], wang.id,
+            "the unselected record keeps its owner"
+        );
+        // mass edit and delete
+        let p = b
+            .post(
+                &app,
+                "/m/Accounts/bulk",
+                &[
+                    ("_csrf", &csrf),
+                    ("ids", &a),
+                    ("ids", &c),
+                    ("action", "edit"),
+                    ("field", "industry"),
+                    ("value", "科技"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let (_, r) = app
+            .admin("GET", &format!("/api/v1/records/Accounts/{}", ids[1]), None)
+            .await;
+        assert_eq!(r["fields"]["industry"], "Technology");
+        let p = b
+            .post(
+                &app,
+                "/m/Accounts/bulk",
+                &[
+                    ("_csrf", &csrf),
+                    ("ids", &a),
+                    ("action", "edit"),
+                    ("field", "email1"),
+                    ("value", "bad"),
+                ],
+            )
+            .await;
+        assert!(p.location.unwrap().contains("bulk_partly"));
+        let p = b
+            .post(&app, "/m/Accounts/bulk", &[("ids", &a), ("action", "delete")])
+            .await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "no token, no mass delete");
+        let p = b
+            .post(
+                &app,
+                "/m/Accounts/bulk",
+                &[("_csrf", &csrf), ("ids", &a), ("action", "delete")],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            app.admin("GET", &format!("/api/v1/records/Accounts/{}", ids[0]), None)
+                .await
+                .0,
+            StatusCode::NOT_FOUND
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
