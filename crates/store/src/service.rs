@@ -71,6 +71,67 @@ impl<'a> RecordService<'a> {
         Ok(db.fetch_optional(&q).await?.map(|r| r.text("module")).transpose()?)
     }
 
+    /// Records the actor may see that are probably the same as this input: the same
+    /// normalised e-mail or phone in any e-mail or phone field, or the same display label.
+    /// Fields that do not parse are ignored; this is a hint while typing, not validation.
+    pub async fn likely_duplicates(
+        &self,
+        module: &str,
+        input: &Map<String, Json>,
+        exclude: Option<i64>,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        let (registry, m) = self.entity_module(module).await?;
+        let mut values = FieldValues::new();
+        for (name, raw) in input.iter().filter(|(name, _)| m.field(name).is_some()) {
+            let single: Map<String, Json> = [(name.clone(), raw.clone())].into_iter().collect();
+            if let Ok(v) = validate_input(&registry, &m, &single, Mode::Update, &self.actor.tz, true) {
+                values.extend(v.into_iter().filter(|(_, v)| !v.is_empty()));
+            }
+        }
+        let keys: Vec<(FieldType, String)> = m
+            .fields
+            .iter()
+            .filter_map(|f| match values.get(&f.name).map(Value::match_key) {
+                Some(sable_core::Stored::Text(k)) if !k.is_empty() => Some((f.field_type, k)),
+                _ => None,
+            })
+            .collect();
+        let label = display_label(&m, &values).trim().to_string();
+        if keys.is_empty() && label.chars().count() < 2 {
+            return Ok(Vec::new());
+        }
+        let db = self.store.db();
+        let mut q = db.sql();
+        q.push("SELECT t.\"id\", t.\"label\" FROM ")
+            .ident(&table_name(&m))
+            .push(" t WHERE t.\"deleted_at\" IS NULL");
+        read::visibility(&mut q, self.actor, &m);
+        if let Some(id) = exclude {
+            q.push(" AND t.\"id\" <> ").bind(id);
+        }
+        q.push(" AND (1=0");
+        if label.chars().count() >= 2 {
+            q.push(" OR t.\"label\" = ").bind(label);
+        }
+        for f in m.fields.iter().filter(|f| f.field_type.has_match_key()) {
+            let same_kind: Vec<Arg> = keys
+                .iter()
+                .filter(|(t, _)| *t == f.field_type)
+                .map(|(_, k)| Arg::Text(k.clone()))
+                .collect();
+            if let (Some(mc), false) = (f.match_column(), same_kind.is_empty()) {
+                q.push(" OR ").col("t", &mc).push(" IN (");
+                q.bind_list(same_kind).push(")");
+            }
+        }
+        q.push(") ORDER BY t.\"id\" LIMIT 5");
+        let rows = db.fetch_all(&q).await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((r.int("id")?, r.text("label")?)))
+            .collect::<anyhow::Result<_>>()?)
+    }
+
     /// A page of records the actor may see.
     pub async fn query(&self, module: &str, query: &Query) -> StoreResult<Page> {
         let (registry, m) = self.entity_module(module).await?;

@@ -511,3 +511,51 @@ pub async fn save(
         Err(e) => store_error_page(user.lang, e),
     }
 }
+
+#[derive(Serialize)]
+struct Duplicate {
+    id: i64,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct DuplicatesPartial {
+    lang: &'static str,
+    module: String,
+    items: Vec<Duplicate>,
+}
+
+/// `POST /m/{module}/duplicates`: likely duplicates of what the create form holds so far.
+pub async fn duplicates(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(module): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = parse_form(&body);
+    if !user.csrf_ok(form_value(&form, "_csrf")) {
+        return csrf_refused(user.lang);
+    }
+    let (_, m) = match module_and_registry(&state, &user, &module).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (input, _) = form_input(&m, &form, true);
+    let items = match state
+        .store
+        .records(&user.actor)
+        .likely_duplicates(&m.name, &input, None)
+        .await
+    {
+        Ok(found) => found.into_iter().map(|(id, label)| Duplicate { id, label }).collect(),
+        Err(e) => return store_error_page(user.lang, e),
+    };
+    render(
+        "partials/duplicates.html",
+        &DuplicatesPartial {
+            lang: user.lang.tag(),
+            module: m.name.clone(),
+            items,
+        },
+    )
+}

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/m/{module}", get(list::show).post(form::create))
         .route("/m/{module}/new", get(form::new_form))
         .route("/m/{module}/bulk", post(bulk::apply))
+        .route("/m/{module}/duplicates", post(form::duplicates))
         .route("/m/{module}/{id}", get(detail::show_detail).post(form::save))
         .route("/m/{module}/{id}/edit", get(form::edit_form))
         .route("/m/{module}/{id}/inline/{field}", get(inline::edit).post(inline::save))

@@ -286,6 +286,29 @@ async fn forms_keep_input_show_errors_and_conflicts() {
             .unwrap();
         let detail = b.get(&app, &location).await;
         assert!(detail.body.contains("欧阳娜娜") && detail.body.contains("已创建"));
+        // while creating, likely duplicates are offered with a link
+        assert!(form.body.contains("id=\"duplicates\""));
+        let dup = b
+            .post(
+                &app,
+                "/m/Contacts/duplicates",
+                &[("_csrf", &csrf), ("lastname", "Other"), ("email", "NANA@example.cn")],
+            )
+            .await;
+        assert_eq!(dup.status, StatusCode::OK);
+        assert!(
+            dup.body.contains("可能已有重复记录") && dup.body.contains(&format!("/m/Contacts/{id}")),
+            "{}",
+            dup.body
+        );
+        let none = b
+            .post(
+                &app,
+                "/m/Contacts/duplicates",
+                &[("_csrf", &csrf), ("lastname", "Nobody")],
+            )
+            .await;
+        assert!(!none.body.contains("可能已有重复记录"));
         // someone else saves first: the form says so, shows their change and keeps ours
         let edit = b.get(&app, &format!("/m/Contacts/{id}/edit")).await;
         assert_eq!(hidden(&edit.body, "_version"), "1");

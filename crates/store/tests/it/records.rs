@@ -263,3 +263,64 @@ async fn batches_report_each_row_and_can_be_all_or_nothing() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn likely_duplicates_match_normalised_email_phone_or_name() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let me = sales_user(&store, "dedup").await;
+        let svc = store.records(&me);
+        let a = svc
+            .create(
+                "Leads",
+                &obj(json!({"lastname": "张", "firstname": "伟", "mobile": "+86 138 0013 8000"})),
+            )
+            .await
+            .unwrap();
+        let b = svc
+            .create(
+                "Leads",
+                &obj(json!({"lastname": "Smith", "email": "Anna.Smith@Example.com"})),
+            )
+            .await
+            .unwrap();
+        let ids = |v: Vec<(i64, String)>| v.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        let by_phone = svc
+            .likely_duplicates("Leads", &obj(json!({"lastname": "某", "phone": "138-0013-8000"})), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            ids(by_phone),
+            vec![a.id],
+            "{}: another phone field, another format",
+            db.backend
+        );
+        let by_email = svc
+            .likely_duplicates("Leads", &obj(json!({"secondaryemail": "anna.smith@example.COM"})), None)
+            .await
+            .unwrap();
+        assert_eq!(ids(by_email), vec![b.id]);
+        let by_name = svc
+            .likely_duplicates("Leads", &obj(json!({"lastname": "张", "firstname": "伟"})), None)
+            .await
+            .unwrap();
+        assert_eq!(ids(by_name), vec![a.id]);
+        let none = svc
+            .likely_duplicates("Leads", &obj(json!({"lastname": "王", "email": "not an email"})), None)
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+        let other = sales_user(&store, "other.dedup").await;
+        assert!(
+            store
+                .records(&other)
+                .likely_duplicates("Leads", &obj(json!({"mobile": "13800138000"})), None)
+                .await
+                .unwrap()
+                .is_empty(),
+            "only visible records"
+        );
+        store.close().await;
+        db.cleanup().await;
+    }
+}
