@@ -132,6 +132,41 @@ impl<'a> RecordService<'a> {
             .collect::<anyhow::Result<_>>()?)
     }
 
+    /// Gives every live record owned by `from` to `to`, module by module, each through
+    /// [`RecordService::update`] (validation, history, search, events as for any edit).
+    /// Returns how many records moved. Administrators only.
+    pub async fn reassign_all(&self, from: i64, to: i64) -> StoreResult<u64> {
+        if !self.actor.is_admin {
+            return Err(StoreError::Forbidden(
+                "only an administrator may transfer all of a user's records".into(),
+            ));
+        }
+        let registry = self.store.registry().await?;
+        let input: Map<String, Json> = [("assigned_user_id".to_string(), json!(to))].into_iter().collect();
+        let mut moved = 0;
+        for m in registry.entity_modules() {
+            let filter =
+                sable_core::Filter::from_json(&json!({"field": "assigned_user_id", "op": "eq", "value": from}))?;
+            let query = Query {
+                filter,
+                limit: 200,
+                with_count: false,
+                ..Query::default()
+            };
+            loop {
+                let page = self.query(&m.name, &query).await?;
+                if page.items.is_empty() {
+                    break;
+                }
+                for r in &page.items {
+                    self.update(&m.name, r.id, None, &input).await?;
+                    moved += 1;
+                }
+            }
+        }
+        Ok(moved)
+    }
+
     /// A page of records the actor may see.
     pub async fn query(&self, module: &str, query: &Query) -> StoreResult<Page> {
         let (registry, m) = self.entity_module(module).await?;

@@ -603,3 +603,34 @@ pub async fn set_language(store: &Store, user_id: i64, language: &str) -> anyhow
     db.execute(&q).await?;
     Ok(())
 }
+
+/// Sets a user's language and time zone (the user themself or an administrator).
+pub async fn set_preferences(
+    store: &Store,
+    actor: &Actor,
+    user_id: i64,
+    language: &str,
+    time_zone: &str,
+) -> StoreResult<()> {
+    if !actor.is_admin && actor.user_id != user_id {
+        return Err(StoreError::Forbidden("you may only change your own preferences".into()));
+    }
+    let tag = Lang::parse(language)
+        .map(Lang::tag)
+        .ok_or_else(|| StoreError::BadRequest(format!("unsupported language `{language}`")))?;
+    if jiff::tz::TimeZone::get(time_zone).is_err() {
+        return Err(StoreError::BadRequest(format!("unknown time zone `{time_zone}`")));
+    }
+    let db = store.db();
+    let mut q = db.sql();
+    q.push("UPDATE users SET language = ")
+        .bind(tag)
+        .push(", time_zone = ")
+        .bind(time_zone);
+    q.push(", updated_at = ")
+        .bind(now_ms())
+        .push(" WHERE id = ")
+        .bind(user_id);
+    db.execute(&q).await?;
+    Ok(())
+}

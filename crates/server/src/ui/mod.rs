@@ -2,6 +2,7 @@
 //! generated from module metadata so custom fields appear without code.
 //! Handlers parse, call the store's services, and render a template.
 
+mod admin_users;
 mod assets;
 mod auth;
 mod bulk;
@@ -45,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/m/{module}/{id}/inline/{field}", get(inline::edit).post(inline::save))
         .route("/m/{module}/{id}/delete", post(detail::delete))
         .route("/m/{module}/{id}/restore", post(detail::restore))
+        .route("/admin/users", get(admin_users::list).post(admin_users::create))
+        .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -97,12 +100,28 @@ impl Layout {
                 active: active == m.name,
             });
         }
+        if user.actor.is_admin {
+            nav.push(NavItem {
+                href: "/admin/users".into(),
+                label: catalogs.get(user.lang, "nav_admin_users").into(),
+                active: active == "admin_users",
+            });
+        }
         // Only known message keys are shown, so a crafted URL cannot put text on the page.
         let flash = flash
             .filter(|k| {
                 matches!(
                     *k,
-                    "saved" | "created" | "deleted" | "restored" | "bulk_done" | "bulk_partly" | "bulk_none"
+                    "saved"
+                        | "created"
+                        | "deleted"
+                        | "restored"
+                        | "bulk_done"
+                        | "bulk_partly"
+                        | "bulk_none"
+                        | "user_added"
+                        | "user_saved"
+                        | "user_deactivated"
                 )
             })
             .map(|k| {

@@ -548,3 +548,141 @@ async fn inline_edit_and_mass_actions() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn admin_adds_users_and_deactivates_with_transfer() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut admin = Browser::new();
+        admin.login(&app, "admin", ADMIN_PASSWORD).await;
+        let page = admin.get(&app, "/admin/users").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", db.backend);
+        let csrf = hidden(&page.body, "_csrf");
+        for (user, last) in [("leaver", "离职"), ("heir", "接手")] {
+            let p = admin
+                .post(
+                    &app,
+                    "/admin/users",
+                    &[
+                        ("_csrf", &csrf),
+                        ("user_name", user),
+                        ("password", "user-pass-1"),
+                        ("last_name", last),
+                        ("language", "zh-CN"),
+                        ("time_zone", "Asia/Shanghai"),
+                    ],
+                )
+                .await;
+            assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        }
+        let bad = admin
+            .post(
+                &app,
+                "/admin/users",
+                &[
+                    ("_csrf", &csrf),
+                    ("user_name", "x y"),
+                    ("password", "short"),
+                    ("last_name", "坏"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            bad.body.contains("无法保存") && bad.body.contains("value=\"坏\""),
+            "the error is shown and input kept"
+        );
+        // a non-administrator may not open the page
+        let mut leaver = Browser::new();
+        leaver.login(&app, "leaver", "user-pass-1").await;
+        assert_eq!(leaver.get(&app, "/admin/users").await.status, StatusCode::FORBIDDEN);
+        // the leaver owns records; deactivating hands them to the heir in the same step
+        let leaver_user = sable_store::users::find_user(&app.store, "leaver")
+            .await
+            .unwrap()
+            .unwrap();
+        let heir = sable_store::users::find_user(&app.store, "heir")
+            .await
+            .unwrap()
+            .unwrap();
+        for name in ["客户一", "客户二"] {
+            app.admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": name, "assigned_user_id": leaver_user.id}})),
+            )
+            .await;
+        }
+        app.admin(
+            "POST",
+            "/api/v1/records/Leads",
+            Some(json!({"fields": {"lastname": "线索", "assigned_user_id": leaver_user.id}})),
+        )
+        .await;
+        let heir_id = heir.id.to_string();
+        let p = admin
+            .post(
+                &app,
+                &format!("/admin/users/{}/deactivate", leaver_user.id),
+                &[("_csrf", &csrf), ("transfer_to", &heir_id)],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let done = admin.get(&app, p.location.as_deref().unwrap()).await;
+        assert!(done.body.contains("转移了 3 条记录"), "{}", done.body);
+        let (_, page) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts/query",
+                Some(json!({"filter": {"field": "assigned_user_id", "op": "eq", "value": heir.id}})),
+            )
+            .await;
+        assert_eq!(page["count"], 2);
+        let (_, page) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads/query",
+                Some(json!({"filter": {"field": "assigned_user_id", "op": "eq", "value": leaver_user.id}})),
+            )
+            .await;
+        assert_eq!(page["count"], 0, "nothing is left orphaned");
+        assert_eq!(
+            leaver.get(&app, "/").await.status,
+            StatusCode::SEE_OTHER,
+            "the leaver's session ended"
+        );
+        // password reset and preferences
+        let p = admin
+            .post(
+                &app,
+                &format!("/admin/users/{}/password", heir.id),
+                &[("_csrf", &csrf), ("password", "new-heir-pass")],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        assert!(
+            sable_store::users::login(&app.store, "heir", "new-heir-pass")
+                .await
+                .unwrap()
+                .is_ok()
+        );
+        let p = admin
+            .post(
+                &app,
+                &format!("/admin/users/{}/preferences", heir.id),
+                &[("_csrf", &csrf), ("language", "en"), ("time_zone", "Europe/London")],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let heir = sable_store::users::find_user(&app.store, "heir")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (heir.language.as_str(), heir.time_zone.as_str()),
+            ("en", "Europe/London")
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
