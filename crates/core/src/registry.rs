@@ -168,6 +168,60 @@ impl Registry {
         Ok(())
     }
 
+    /// Replaces a picklist's values (an admin edit), checked: at least one value, values
+    /// unique and non-empty, labels in both languages (the value stands in for a missing one).
+    pub fn set_picklist(&mut self, mut list: PicklistDef) -> Result<(), MetaError> {
+        if !self.picklists.contains_key(&list.name) {
+            return Err(MetaError::Invalid(format!("there is no picklist `{}`", list.name)));
+        }
+        if list.values.is_empty() {
+            return Err(MetaError::Invalid("a picklist needs at least one value".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for v in &mut list.values {
+            v.value = v.value.trim().to_string();
+            if v.value.is_empty() || v.value.chars().count() > 100 || !seen.insert(v.value.clone()) {
+                return Err(MetaError::Invalid(format!(
+                    "picklist value `{}` is empty, too long or repeated",
+                    v.value
+                )));
+            }
+            if v.labels.en.trim().is_empty() {
+                v.labels.en = v.value.clone();
+            }
+            if v.labels.zh.trim().is_empty() {
+                v.labels.zh = v.value.clone();
+            }
+        }
+        self.picklists.insert(list.name.clone(), list);
+        Ok(())
+    }
+
+    /// Moves a field to a block and position (an admin's layout).
+    pub fn set_field_position(
+        &mut self,
+        module: &str,
+        field: &str,
+        block: &str,
+        sequence: u32,
+    ) -> Result<(), MetaError> {
+        let m = self
+            .modules
+            .get_mut(module)
+            .ok_or_else(|| MetaError::UnknownModule(module.to_string()))?;
+        if !m.blocks.iter().any(|b| b.name == block) {
+            return Err(MetaError::Invalid(format!("unknown block `{block}`")));
+        }
+        let f = m
+            .fields
+            .iter_mut()
+            .find(|f| f.name == field)
+            .ok_or_else(|| MetaError::Invalid(format!("unknown field `{field}`")))?;
+        f.block = block.to_string();
+        f.sequence = sequence;
+        Ok(())
+    }
+
     /// Checks a requested custom field and turns it into a definition (and its picklist),
     /// without adding it. The store calls this before it alters the table.
     pub fn plan_custom_field(

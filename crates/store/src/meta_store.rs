@@ -37,6 +37,27 @@ pub async fn load_registry(db: &Db) -> anyhow::Result<(Registry, i64)> {
             tracing::warn!(error = %e, module, "skipping a custom field that no longer fits its module");
         }
     }
+    for row in db
+        .fetch_all(db.sql().push("SELECT name, definition FROM picklist_overrides"))
+        .await?
+    {
+        let list: PicklistDef =
+            serde_json::from_str(&row.text("definition")?).context("reading a picklist override")?;
+        if let Err(e) = registry.set_picklist(list) {
+            tracing::warn!(error = %e, "skipping a picklist override that no longer applies");
+        }
+    }
+    for row in db
+        .fetch_all(db.sql().push("SELECT module, field, block, sequence FROM field_layout"))
+        .await?
+    {
+        let sequence = u32::try_from(row.int("sequence")?).unwrap_or(0);
+        if let Err(e) =
+            registry.set_field_position(&row.text("module")?, &row.text("field")?, &row.text("block")?, sequence)
+        {
+            tracing::warn!(error = %e, "skipping a field position that no longer applies");
+        }
+    }
     let rows = db
         .fetch_all(
             db.sql()
@@ -146,6 +167,71 @@ pub async fn set_sharing(store: &Store, actor: &Actor, module: &str, sharing: Sh
         .bind(now)
         .push(") ON CONFLICT (module) DO UPDATE SET sharing = excluded.sharing, updated_at = excluded.updated_at");
     w.tx.execute(&q).await?;
+    bump_version(&mut w.tx).await?;
+    w.commit().await?;
+    store.reload_registry().await?;
+    Ok(())
+}
+
+/// Replaces the values (and their labels in both languages) of a picklist.
+pub async fn set_picklist(store: &Store, actor: &Actor, list: PicklistDef) -> StoreResult<()> {
+    require_admin(actor)?;
+    let mut check = (*store.registry().await?).clone();
+    check.set_picklist(list.clone())?;
+    let list = check
+        .picklist(&list.name)
+        .cloned()
+        .ok_or_else(|| StoreError::BadRequest("picklist vanished".into()))?;
+    let mut w = store.begin_write().await?;
+    let now = now_ms();
+    let mut q = w.tx.sql();
+    q.push("INSERT INTO picklist_overrides (name, definition, created_at, updated_at) VALUES (")
+        .bind(list.name.as_str())
+        .push(", ")
+        .bind(serde_json::to_string(&list).context("encoding picklist")?)
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at");
+    w.tx.execute(&q).await?;
+    bump_version(&mut w.tx).await?;
+    w.commit().await?;
+    store.reload_registry().await?;
+    Ok(())
+}
+
+/// Places fields in blocks and orders them: `(field, block, sequence)` for each.
+pub async fn set_field_layout(
+    store: &Store,
+    actor: &Actor,
+    module: &str,
+    layout: &[(String, String, u32)],
+) -> StoreResult<()> {
+    require_admin(actor)?;
+    let mut check = (*store.registry().await?).clone();
+    for (field, block, sequence) in layout {
+        check.set_field_position(module, field, block, *sequence)?;
+    }
+    let mut w = store.begin_write().await?;
+    let now = now_ms();
+    for (field, block, sequence) in layout {
+        let mut q = w.tx.sql();
+        q.push("INSERT INTO field_layout (module, field, block, sequence, created_at, updated_at) VALUES (")
+            .bind(module)
+            .push(", ")
+            .bind(field.as_str())
+            .push(", ")
+            .bind(block.as_str())
+            .push(", ")
+            .bind(i64::from(*sequence))
+            .push(", ")
+            .bind(now)
+            .push(", ")
+            .bind(now)
+            .push(") ON CONFLICT (module, field) DO UPDATE SET block = excluded.block, sequence = excluded.sequence, updated_at = excluded.updated_at");
+        w.tx.execute(&q).await?;
+    }
     bump_version(&mut w.tx).await?;
     w.commit().await?;
     store.reload_registry().await?;

@@ -30,6 +30,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261203120000_create_sessions.sql"),
         postgres: include_str!("../migrations/postgres/20261203120000_create_sessions.sql"),
     },
+    Migration {
+        version: "20261203130000_create_metadata_overrides",
+        sqlite: include_str!("../migrations/sqlite/20261203130000_create_metadata_overrides.sql"),
+        postgres: include_str!("../migrations/postgres/20261203130000_create_metadata_overrides.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.

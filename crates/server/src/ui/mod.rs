@@ -2,6 +2,7 @@
 //! generated from module metadata so custom fields appear without code.
 //! Handlers parse, call the store's services, and render a template.
 
+mod admin_fields;
 mod admin_users;
 mod assets;
 mod auth;
@@ -48,8 +49,33 @@ pub fn router() -> Router<AppState> {
         .route("/m/{module}/{id}/restore", post(detail::restore))
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
+        .route("/admin/fields", get(admin_fields::list))
+        .route("/admin/fields/{module}", post(admin_fields::add))
+        .route("/admin/fields/{module}/layout", post(admin_fields::layout))
+        .route(
+            "/admin/fields/{module}/{field}/values",
+            get(admin_fields::values_form).post(admin_fields::save_values),
+        )
         .route("/assets/{*path}", get(assets::serve))
 }
+
+/// Messages a redirect may ask a page to show (`?flash=key`); only these, so a crafted
+/// URL cannot put text on the page.
+const FLASH_KEYS: [&str; 13] = [
+    "saved",
+    "created",
+    "deleted",
+    "restored",
+    "bulk_done",
+    "bulk_partly",
+    "bulk_none",
+    "user_added",
+    "user_saved",
+    "user_deactivated",
+    "field_added",
+    "layout_saved",
+    "values_saved",
+];
 
 /// A link in the navigation.
 #[derive(Serialize)]
@@ -106,28 +132,16 @@ impl Layout {
                 label: catalogs.get(user.lang, "nav_admin_users").into(),
                 active: active == "admin_users",
             });
-        }
-        // Only known message keys are shown, so a crafted URL cannot put text on the page.
-        let flash = flash
-            .filter(|k| {
-                matches!(
-                    *k,
-                    "saved"
-                        | "created"
-                        | "deleted"
-                        | "restored"
-                        | "bulk_done"
-                        | "bulk_partly"
-                        | "bulk_none"
-                        | "user_added"
-                        | "user_saved"
-                        | "user_deactivated"
-                )
-            })
-            .map(|k| {
-                let args: Vec<(&str, String)> = counts.iter().map(|(n, v)| (*n, v.to_string())).collect();
-                render::fill(catalogs.get(user.lang, k), &args)
+            nav.push(NavItem {
+                href: "/admin/fields".into(),
+                label: catalogs.get(user.lang, "nav_admin_fields").into(),
+                active: active == "admin_fields",
             });
+        }
+        let flash = flash.filter(|k| FLASH_KEYS.contains(k)).map(|k| {
+            let args: Vec<(&str, String)> = counts.iter().map(|(n, v)| (*n, v.to_string())).collect();
+            render::fill(catalogs.get(user.lang, k), &args)
+        });
         Layout {
             lang: user.lang.tag(),
             title,

@@ -686,3 +686,136 @@ async fn admin_adds_users_and_deactivates_with_transfer() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn admin_edits_fields_picklists_and_order() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let page = b.get(&app, "/admin/fields?module=Leads").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", db.backend);
+        let csrf = hidden(&page.body, "_csrf");
+        // add a custom picklist field with labels in both languages
+        let p = b
+            .post(
+                &app,
+                "/admin/fields/Leads",
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "cf_region"),
+                    ("type", "picklist"),
+                    ("label_en", "Region"),
+                    ("label_zh", "区域"),
+                    ("block", "lead_information"),
+                    ("values", "North | North China | 华北\nEast | East China | 华东"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let form = b.get(&app, "/m/Leads/new").await;
+        assert!(
+            form.body.contains("区域") && form.body.contains(">华东<"),
+            "the new field appears in the form at once"
+        );
+        let bad = b
+            .post(
+                &app,
+                "/admin/fields/Leads",
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "Bad Name"),
+                    ("type", "text"),
+                    ("label_en", "x"),
+                    ("label_zh", "x"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // edit values of a built-in picklist: add one, relabel one
+        let values = b.get(&app, "/admin/fields/Leads/leadsource/values").await;
+        assert!(values.body.contains("Cold Call | Cold Call | 陌生电话"));
+        let mut text =
+            String::from("Cold Call | Cold Call | 电话陌拜\nWeb Site | Web Site | 官网\nWeChat | WeChat | 微信\n");
+        text.push_str("Other | Other | 其他");
+        let p = b
+            .post(
+                &app,
+                "/admin/fields/Leads/leadsource/values",
+                &[("_csrf", &csrf), ("values", &text)],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let (s, lead) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads",
+                Some(json!({"fields": {"lastname": "新", "leadsource": "微信", "cf_region": "华北"}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{lead}");
+        assert_eq!(lead["fields"]["leadsource"], "WeChat");
+        let dup = b
+            .post(
+                &app,
+                "/admin/fields/Leads/leadsource/values",
+                &[("_csrf", &csrf), ("values", "A\nA")],
+            )
+            .await;
+        assert_eq!(dup.status, StatusCode::OK);
+        assert!(dup.body.contains("无法保存"));
+        // stage values keep their probability and kind when relabelled
+        let p = b
+            .post(
+                &app,
+                "/admin/fields/Opportunities/sales_stage/values",
+                &[
+                    ("_csrf", &csrf),
+                    (
+                        "values",
+                        "Prospecting | First contact | 初次接触\nClosed Won | Won | 赢单\nClosed Lost | Lost | 丢单",
+                    ),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let (_, described) = app.admin("GET", "/api/v1/modules/Opportunities", None).await;
+        let stage = described["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "sales_stage")
+            .unwrap();
+        assert_eq!(stage["picklist"]["values"][0]["labels"]["zh-CN"], "初次接触");
+        assert_eq!(stage["picklist"]["values"][1]["kind"], "won");
+        // order: put company first in its block
+        let p = b
+            .post(
+                &app,
+                "/admin/fields/Leads/layout",
+                &[
+                    ("_csrf", &csrf),
+                    ("seq.company", "0"),
+                    ("block.company", "lead_information"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let form = b.get(&app, "/m/Leads/new").await;
+        let company = form.body.find("data-field=\"company\"").unwrap();
+        let lastname = form.body.find("data-field=\"lastname\"").unwrap();
+        assert!(company < lastname, "company now comes first");
+        // only administrators
+        app.admin(
+            "POST",
+            "/api/v1/users",
+            Some(json!({"user_name": "plain", "password": "plain-pass-1", "last_name": "Plain"})),
+        )
+        .await;
+        let mut plain = Browser::new();
+        plain.login(&app, "plain", "plain-pass-1").await;
+        assert_eq!(plain.get(&app, "/admin/fields").await.status, StatusCode::FORBIDDEN);
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
