@@ -129,8 +129,10 @@ pub fn display_label(module: &ModuleDef, values: &FieldValues) -> String {
 }
 
 /// The text of a record's searchable fields, for the search index.
+/// The display label comes first: a Chinese person's name is indexed whole (张伟), not
+/// only as its separate family and given names.
 pub fn searchable_text(module: &ModuleDef, values: &FieldValues) -> String {
-    let mut parts = Vec::new();
+    let mut parts = vec![display_label(module, values)];
     for field in module.fields.iter().filter(|f| f.searchable) {
         if let Some(v) = values.get(&field.name) {
             if field.field_type == FieldType::Phone {

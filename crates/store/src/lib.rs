@@ -22,6 +22,7 @@ pub mod sql;
 pub mod store;
 pub mod testing;
 pub mod users;
+pub mod views;
 
 pub use actor::Actor;
 pub use db::Db;

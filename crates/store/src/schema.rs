@@ -35,6 +35,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261203130000_create_metadata_overrides.sql"),
         postgres: include_str!("../migrations/postgres/20261203130000_create_metadata_overrides.sql"),
     },
+    Migration {
+        version: "20261203140000_create_saved_views",
+        sqlite: include_str!("../migrations/sqlite/20261203140000_create_saved_views.sql"),
+        postgres: include_str!("../migrations/postgres/20261203140000_create_saved_views.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.

@@ -6,3 +6,4 @@ mod nodes;
 mod queries;
 mod records;
 mod users;
+mod views;
