@@ -1,21 +1,23 @@
 //! The list view of a module: chosen columns, sort by a header click, a quick filter,
 //! pages with a count, and the recycle bin.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use sable_core::meta::FieldType;
 use sable_core::{Filter, ModuleDef};
 use sable_store::{Query as ListQuery, SortKey};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
+use super::filters::{self, ConditionRow};
 use super::format::{Shown, display_value};
 use super::render::{Catalogs, fill, render};
 use super::session::UiUser;
 use super::{Layout, store_error_page};
 use crate::AppState;
 
-#[derive(Deserialize, Default)]
+/// What the list page was asked for, read from the query string.
+#[derive(Default)]
 pub struct ListParams {
     sort: Option<String>,
     dir: Option<String>,
@@ -25,6 +27,35 @@ pub struct ListParams {
     flash: Option<String>,
     done: Option<u64>,
     failed: Option<u64>,
+    view: Option<i64>,
+    cols: Option<String>,
+    error: Option<String>,
+}
+
+impl ListParams {
+    /// Reads the single-valued parameters; `f`/`o`/`v` rows are read by `filters`.
+    pub fn from_pairs(pairs: &[(String, String)]) -> ListParams {
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
+        ListParams {
+            sort: get("sort"),
+            dir: get("dir"),
+            q: get("q"),
+            cursor: get("cursor"),
+            deleted: get("deleted"),
+            flash: get("flash"),
+            done: get("done").and_then(|v| v.parse().ok()),
+            failed: get("failed").and_then(|v| v.parse().ok()),
+            view: get("view").and_then(|v| v.parse().ok()),
+            cols: get("cols"),
+            error: get("error").map(|e| e.chars().take(300).collect()),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -56,6 +87,16 @@ struct Row {
 }
 
 #[derive(Serialize)]
+struct ViewLink {
+    name: String,
+    href: String,
+    active: bool,
+    shared: bool,
+    id: i64,
+    deletable: bool,
+}
+
+#[derive(Serialize)]
 struct ListPage {
     layout: Layout,
     lang: &'static str,
@@ -74,6 +115,16 @@ struct ListPage {
     bin_href: String,
     users: Vec<UserChoice>,
     editable_fields: Vec<Choice>,
+    views: Vec<ViewLink>,
+    all_href: String,
+    view: Option<i64>,
+    filter_rows: Vec<ConditionRow>,
+    match_any: bool,
+    filter_fields: Vec<filters::Choice>,
+    filter_ops: Vec<filters::Choice>,
+    column_choices: Vec<(String, String, bool)>,
+    filter_error: Option<String>,
+    filter_open: bool,
 }
 
 /// The columns of the default list view: the module's list columns, else its first fields.
@@ -87,7 +138,7 @@ pub fn list_columns(module: &ModuleDef) -> Vec<&sable_core::FieldDef> {
     cols
 }
 
-fn link(module: &str, params: &[(&str, &str)]) -> String {
+fn link(module: &str, params: &[(String, String)]) -> String {
     let query: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params.iter().filter(|(_, v)| !v.is_empty()))
         .finish();
@@ -98,8 +149,14 @@ fn link(module: &str, params: &[(&str, &str)]) -> String {
     }
 }
 
-/// `GET /m/{module}`.
-pub async fn show_list(state: &AppState, user: &UiUser, module: &str, p: ListParams) -> Response {
+fn pair(k: &str, v: &str) -> (String, String) {
+    (k.to_string(), v.to_string())
+}
+
+/// `GET /m/{module}`: a saved view or the default one, with the builder's conditions,
+/// the quick filter, a sort and a page.
+pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(String, String)]) -> Response {
+    let p = ListParams::from_pairs(pairs);
     let registry = match state.store.registry().await {
         Ok(r) => r,
         Err(e) => return store_error_page(user.lang, e.into()),
@@ -108,27 +165,42 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, p: ListPar
         Ok(m) if m.entity => m.clone(),
         _ => return super::error_page(user.lang, axum::http::StatusCode::NOT_FOUND, "error_not_found"),
     };
-    let columns = list_columns(&m);
+    let views = sable_store::views::list_views(&state.store, &user.actor, &m.name)
+        .await
+        .unwrap_or_default();
+    let view = p.view.and_then(|id| views.iter().find(|v| v.id == id));
+    let (mut rows_in, mut any) = filters::conditions(pairs);
+    if rows_in.is_empty()
+        && let Some(v) = view
+    {
+        (rows_in, any) = filters::rows_of(&v.definition.filter);
+    }
+    let chosen: Vec<String> = match (&p.cols, view) {
+        (Some(c), _) => c.split(',').map(str::to_string).collect(),
+        (None, Some(v)) => v.definition.columns.clone(),
+        _ => Vec::new(),
+    };
+    let mut columns: Vec<&sable_core::FieldDef> = chosen.iter().filter_map(|c| m.field(c)).collect();
+    if columns.is_empty() {
+        columns = list_columns(&m);
+    }
+    let view_sort = view.and_then(|v| v.definition.sort.clone());
     let sort = p
         .sort
         .clone()
+        .or(view_sort)
         .filter(|s| m.field(s).is_some())
         .unwrap_or_else(|| "modifiedtime".into());
     let desc = match p.dir.as_deref() {
         Some("asc") => false,
         Some("desc") => true,
+        _ if p.sort.is_none() && view.is_some() => view.is_some_and(|v| v.definition.desc),
         _ => sort == "modifiedtime" || sort == "createdtime",
     };
-    let q =
-        p.q.clone()
-            .unwrap_or_default()
-            .trim()
-            .chars()
-            .take(100)
-            .collect::<String>();
+    let q: String = p.q.clone().unwrap_or_default().trim().chars().take(100).collect();
     let deleted = p.deleted.as_deref() == Some("1");
-    let filter = if q.is_empty() {
-        Filter::everything()
+    let quick = if q.is_empty() {
+        json!({"all": []})
     } else {
         let any: Vec<_> = columns
             .iter()
@@ -140,41 +212,81 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, p: ListPar
             })
             .map(|f| json!({"field": f.name, "op": "contains", "value": q}))
             .collect();
-        Filter::from_json(&json!({"any": any})).unwrap_or_else(|_| Filter::everything())
+        json!({"any": any})
     };
-    let query = ListQuery {
-        filter,
-        sort: vec![SortKey {
-            field: sort.clone(),
-            desc,
-        }],
-        limit: 50,
-        cursor: p.cursor.clone(),
-        deleted,
-        ..ListQuery::default()
+    let built = filters::tree(&rows_in, any);
+    let make_query = |tree: &serde_json::Value| -> Result<ListQuery, sable_store::StoreError> {
+        Ok(ListQuery {
+            filter: Filter::from_json(&json!({"all": [tree, quick]}))?,
+            sort: vec![SortKey {
+                field: sort.clone(),
+                desc,
+            }],
+            limit: 50,
+            cursor: p.cursor.clone(),
+            deleted,
+            ..ListQuery::default()
+        })
     };
-    let page = match state.store.records(&user.actor).query(&m.name, &query).await {
-        Ok(p) => p,
+    let svc = state.store.records(&user.actor);
+    let mut filter_error = p.error.clone();
+    let attempt = match make_query(&built) {
+        Ok(query) => svc.query(&m.name, &query).await,
+        Err(e) => Err(e),
+    };
+    let page = match attempt {
+        Ok(page) => page,
+        // A filter that does not fit the module: say what is wrong and list without it.
+        Err(e @ (sable_store::StoreError::BadFilter(_) | sable_store::StoreError::BadRequest(_))) => {
+            let detail = match &e {
+                sable_store::StoreError::BadFilter(f) => f.message(user.lang),
+                other => other.to_string(),
+            };
+            filter_error = Some(fill(
+                Catalogs::embedded().get(user.lang, "filter_error"),
+                &[("detail", detail)],
+            ));
+            let fallback = make_query(&json!({"all": []})).map(|mut query| {
+                query.cursor = None;
+                query
+            });
+            match fallback {
+                Ok(query) => match svc.query(&m.name, &query).await {
+                    Ok(page) => page,
+                    Err(e) => return store_error_page(user.lang, e),
+                },
+                Err(e) => return store_error_page(user.lang, e),
+            }
+        }
         Err(e) => return store_error_page(user.lang, e),
     };
+
     let dir_text = if desc { "desc" } else { "asc" };
     let deleted_flag = if deleted { "1" } else { "" };
+    // What every link on the page keeps: the view, the conditions, the quick filter, the bin.
+    let mut keep: Vec<(String, String)> = vec![pair("q", &q), pair("deleted", deleted_flag)];
+    if let Some(v) = view {
+        keep.push(pair("view", &v.id.to_string()));
+    }
+    if let Some(c) = &p.cols {
+        keep.push(pair("cols", c));
+    }
+    if !rows_in.is_empty() {
+        keep.push(pair("m", if any { "any" } else { "all" }));
+        for r in &rows_in {
+            keep.extend([pair("f", &r.field), pair("o", &r.op), pair("v", &r.value)]);
+        }
+    }
     let column_views = columns
         .iter()
         .map(|f| {
             let is_sorted = f.name == sort;
             let next_dir = if is_sorted && !desc { "desc" } else { "asc" };
+            let mut params = keep.clone();
+            params.extend([pair("sort", &f.name), pair("dir", next_dir)]);
             Column {
                 label: f.label(user.lang).into(),
-                href: link(
-                    &m.name,
-                    &[
-                        ("sort", &f.name),
-                        ("dir", next_dir),
-                        ("q", &q),
-                        ("deleted", deleted_flag),
-                    ],
-                ),
+                href: link(&m.name, &params),
                 sorted: is_sorted.then_some(if desc { "desc" } else { "asc" }),
                 numeric: matches!(
                     f.field_type,
@@ -206,37 +318,32 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, p: ListPar
         })
         .collect();
     let c = Catalogs::embedded();
-    let count = page.count.unwrap_or(0);
-    let count_text = if page.count_exact {
-        fill(
-            c.get(user.lang, "list_count"),
-            &[("count", super::format::group_digits(&count.to_string()))],
-        )
+    let count = super::format::group_digits(&page.count.unwrap_or(0).to_string());
+    let count_key = if page.count_exact {
+        "list_count"
     } else {
-        fill(
-            c.get(user.lang, "list_count_more"),
-            &[("count", super::format::group_digits(&count.to_string()))],
-        )
+        "list_count_more"
     };
-    let base = [
-        ("sort", sort.as_str()),
-        ("dir", dir_text),
-        ("q", q.as_str()),
-        ("deleted", deleted_flag),
-    ];
+    let count_text = fill(c.get(user.lang, count_key), &[("count", count)]);
+    let mut sorted_keep = keep.clone();
+    sorted_keep.extend([pair("sort", &sort), pair("dir", dir_text)]);
     let next_href = page.next_cursor.as_ref().map(|cur| {
-        let mut params = base.to_vec();
-        params.push(("cursor", cur));
+        let mut params = sorted_keep.clone();
+        params.push(pair("cursor", cur));
         link(&m.name, &params)
     });
-    let first_href = p.cursor.as_ref().map(|_| link(&m.name, &base));
+    let first_href = p.cursor.as_ref().map(|_| link(&m.name, &sorted_keep));
     let module_label = m.label(user.lang).to_string();
     let singular = m.singular.get(user.lang).to_string();
-    let title = if deleted {
-        format!("{module_label} · {}", c.get(user.lang, "list_recycle_bin"))
-    } else {
-        module_label.clone()
+    let title = match (deleted, view) {
+        (true, _) => format!("{module_label} · {}", c.get(user.lang, "list_recycle_bin")),
+        (false, Some(v)) => format!("{module_label} · {}", v.name),
+        _ => module_label.clone(),
     };
+    let (filter_fields, filter_ops) = filters::choices(&m, user.lang);
+    let mut filter_rows = rows_in.clone();
+    filter_rows.extend([filters::ConditionRow::default(), filters::ConditionRow::default()]);
+    let column_names: Vec<&str> = columns.iter().map(|f| f.name.as_str()).collect();
     let page = ListPage {
         layout: Layout::with_counts(
             user,
@@ -262,7 +369,7 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, p: ListPar
         bin_href: if deleted {
             link(&m.name, &[])
         } else {
-            link(&m.name, &[("deleted", "1")])
+            link(&m.name, &[pair("deleted", "1")])
         },
         users: sable_store::users::list_users(&state.store)
             .await
@@ -287,6 +394,36 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, p: ListPar
                 label: f.label(user.lang).into(),
             })
             .collect(),
+        views: views
+            .iter()
+            .map(|v| ViewLink {
+                name: v.name.clone(),
+                href: link(&m.name, &[pair("view", &v.id.to_string())]),
+                active: view.is_some_and(|x| x.id == v.id),
+                shared: v.shared,
+                id: v.id,
+                deletable: v.owner_id == user.actor.user_id || user.actor.is_admin,
+            })
+            .collect(),
+        all_href: link(&m.name, &[]),
+        view: view.map(|v| v.id),
+        filter_open: !rows_in.is_empty() || filter_error.is_some(),
+        filter_rows,
+        match_any: any,
+        filter_fields,
+        filter_ops,
+        column_choices: m
+            .fields
+            .iter()
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    f.label(user.lang).to_string(),
+                    column_names.contains(&f.name.as_str()),
+                )
+            })
+            .collect(),
+        filter_error,
     };
     render("pages/list.html", &page)
 }
@@ -296,7 +433,10 @@ pub async fn show(
     State(state): State<AppState>,
     user: UiUser,
     Path(module): Path<String>,
-    Query(p): Query<ListParams>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    show_list(&state, &user, &module, p).await
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    show_list(&state, &user, &module, &pairs).await
 }

@@ -8,6 +8,7 @@ mod assets;
 mod auth;
 mod bulk;
 mod detail;
+mod filters;
 mod form;
 pub mod format;
 mod home;
@@ -16,6 +17,7 @@ mod list;
 pub mod render;
 mod search;
 pub mod session;
+mod views;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -42,6 +44,8 @@ pub fn router() -> Router<AppState> {
         .route("/m/{module}/new", get(form::new_form))
         .route("/m/{module}/bulk", post(bulk::apply))
         .route("/m/{module}/duplicates", post(form::duplicates))
+        .route("/m/{module}/views", post(views::save))
+        .route("/m/{module}/views/{id}/delete", post(views::delete))
         .route("/m/{module}/{id}", get(detail::show_detail).post(form::save))
         .route("/m/{module}/{id}/edit", get(form::edit_form))
         .route("/m/{module}/{id}/inline/{field}", get(inline::edit).post(inline::save))
@@ -61,7 +65,9 @@ pub fn router() -> Router<AppState> {
 
 /// Messages a redirect may ask a page to show (`?flash=key`); only these, so a crafted
 /// URL cannot put text on the page.
-const FLASH_KEYS: [&str; 13] = [
+const FLASH_KEYS: [&str; 15] = [
+    "view_saved",
+    "view_deleted",
     "saved",
     "created",
     "deleted",

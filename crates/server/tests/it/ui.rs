@@ -819,3 +819,86 @@ async fn admin_edits_fields_picklists_and_order() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn advanced_filter_and_saved_views() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        for (name, status) in [("甲", "Hot"), ("乙", "Cold"), ("丙", "Hot")] {
+            app.admin(
+                "POST",
+                "/api/v1/records/Leads",
+                Some(json!({"fields": {"lastname": name, "leadstatus": status, "company": format!("{name}公司")}})),
+            )
+            .await;
+        }
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        // conditions from the builder, with a relative date
+        let p = b
+            .get(
+                &app,
+                "/m/Leads?m=all&f=leadstatus&o=eq&v=%E7%83%AD&f=createdtime&o=eq&v=%40this_month",
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::OK, "{}", db.backend);
+        assert!(
+            p.body.contains("甲公司") && p.body.contains("丙公司") && !p.body.contains("乙公司"),
+            "{}",
+            p.body
+        );
+        assert!(p.body.contains("共 2 条"));
+        // a bad condition says what is wrong and still lists
+        let p = b.get(&app, "/m/Leads?f=leadstatus&o=lt&v=x").await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(p.body.contains("无法应用筛选") && p.body.contains("乙公司"));
+        // save it as a shared view with chosen columns, then open it
+        let csrf = hidden(&p.body, "_csrf");
+        let s = b
+            .post(
+                &app,
+                "/m/Leads/views",
+                &[
+                    ("_csrf", &csrf),
+                    ("m", "any"),
+                    ("f", "leadstatus"),
+                    ("o", "in"),
+                    ("v", "Cold"),
+                    ("col", "lastname"),
+                    ("col", "leadstatus"),
+                    ("name", "冷线索"),
+                    ("shared", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(s.status, StatusCode::SEE_OTHER);
+        let view = b.get(&app, s.location.as_deref().unwrap()).await;
+        assert!(
+            view.body.contains("冷线索") && view.body.contains("乙") && !view.body.contains("甲公司"),
+            "{}",
+            view.body
+        );
+        // another user sees the shared view
+        app.admin(
+            "POST",
+            "/api/v1/users",
+            Some(json!({"user_name": "viewer", "password": "viewer-pass-1", "last_name": "Viewer"})),
+        )
+        .await;
+        let mut other = Browser::new();
+        other.login(&app, "viewer", "viewer-pass-1").await;
+        assert!(other.get(&app, "/m/Leads").await.body.contains("冷线索"));
+        // a view with a bad filter is refused with the reason
+        let s = b
+            .post(
+                &app,
+                "/m/Leads/views",
+                &[("_csrf", &csrf), ("f", "nope"), ("o", "eq"), ("v", "1"), ("name", "坏")],
+            )
+            .await;
+        let back = b.get(&app, s.location.as_deref().unwrap()).await;
+        assert!(back.body.contains("nope"), "the error names the field");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
