@@ -8,6 +8,7 @@
 
 pub mod actor;
 mod batch;
+pub mod comments;
 pub mod db;
 pub mod error;
 mod filter_sql;

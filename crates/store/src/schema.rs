@@ -40,6 +40,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261203140000_create_saved_views.sql"),
         postgres: include_str!("../migrations/postgres/20261203140000_create_saved_views.sql"),
     },
+    Migration {
+        version: "20261203150000_create_comments",
+        sqlite: include_str!("../migrations/sqlite/20261203150000_create_comments.sql"),
+        postgres: include_str!("../migrations/postgres/20261203150000_create_comments.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.

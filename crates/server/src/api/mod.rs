@@ -31,6 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/records/{module}/{id}/restore", post(records::restore))
         .route("/records/{module}/{id}/purge", post(records::purge))
         .route("/records/{module}/{id}/history", get(records::history))
+        .route(
+            "/records/{module}/{id}/comments",
+            get(records::comments).post(records::add_comment),
+        )
         .route("/search", get(search::search))
         .route("/users", get(users::list).post(users::create))
         .route("/openapi.json", get(openapi::document))

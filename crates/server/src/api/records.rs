@@ -246,3 +246,32 @@ pub async fn list(
     let registry = state.store.registry().await?;
     Ok(Json(render_page(&registry, &module, &page)?))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    body: String,
+}
+
+/// `GET /records/{module}/{id}/comments`, newest first.
+pub async fn comments(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((module, id)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let items = sable_store::comments::list_comments(&state.store, &actor, &module, id).await?;
+    Ok(Json(json!({"items": items})))
+}
+
+/// `POST /records/{module}/{id}/comments` with `{"body"}` → 201.
+pub async fn add_comment(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((module, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<CommentBody>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let id = parse_id(&id)?;
+    let comment = sable_store::comments::add_comment(&state.store, &actor, &module, id, &body.body).await?;
+    Ok((StatusCode::CREATED, Json(json!(comment))))
+}

@@ -77,6 +77,14 @@ struct DetailPage {
     blocks: Vec<BlockView>,
     related: Vec<RelatedView>,
     history: Vec<HistoryView>,
+    comments: Vec<CommentView>,
+}
+
+#[derive(Serialize)]
+struct CommentView {
+    author: String,
+    at: String,
+    body: String,
 }
 
 fn history_text(registry: &Registry, field: Option<&FieldDef>, v: &Json, lang: Lang) -> String {
@@ -246,6 +254,7 @@ pub async fn show_detail(
     let tab = match p.tab.as_deref() {
         Some("related") => "related",
         Some("history") => "history",
+        Some("comments") => "comments",
         _ => "details",
     };
     let blocks = m
@@ -289,6 +298,29 @@ pub async fn show_detail(
     } else {
         Vec::new()
     };
+    let comments = if tab == "comments" {
+        match sable_store::comments::list_comments(&state.store, &user.actor, &m.name, id).await {
+            Ok(list) => list
+                .into_iter()
+                .map(|c| CommentView {
+                    author: c.author,
+                    at: c
+                        .at
+                        .parse::<jiff::Timestamp>()
+                        .map(|t| {
+                            t.to_zoned_datetime(user.actor.tz.clone())
+                                .strftime("%Y-%m-%d %H:%M")
+                                .to_string()
+                        })
+                        .unwrap_or(c.at),
+                    body: c.body,
+                })
+                .collect(),
+            Err(e) => return store_error_page(user.lang, e),
+        }
+    } else {
+        Vec::new()
+    };
     let c = Catalogs::embedded();
     let when = |name: &str| match record.values.get(name) {
         Some(Value::DateTime(t)) => t
@@ -325,6 +357,7 @@ pub async fn show_detail(
         blocks,
         related,
         history,
+        comments,
     };
     render("pages/detail.html", &page)
 }
@@ -387,4 +420,33 @@ pub async fn restore(
     body: Bytes,
 ) -> Response {
     change_state(state, user, module, id, body, false).await
+}
+
+/// `POST /m/{module}/{id}/comments`.
+pub async fn add_comment(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path((module, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let form = parse_form(&body);
+    if !user.csrf_ok(form_value(&form, "_csrf")) {
+        return csrf_refused(user.lang);
+    }
+    let Ok(id) = parse_id(&id) else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    match sable_store::comments::add_comment(
+        &state.store,
+        &user.actor,
+        &module,
+        id,
+        form_value(&form, "body").unwrap_or(""),
+    )
+    .await
+    {
+        Ok(_) => see_other(&format!("/m/{module}/{id}?tab=comments&flash=comment_added")),
+        Err(sable_store::StoreError::BadRequest(_)) => see_other(&format!("/m/{module}/{id}?tab=comments")),
+        Err(e) => store_error_page(user.lang, e),
+    }
 }

@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/m/{module}/{id}/inline/{field}", get(inline::edit).post(inline::save))
         .route("/m/{module}/{id}/delete", post(detail::delete))
         .route("/m/{module}/{id}/restore", post(detail::restore))
+        .route("/m/{module}/{id}/comments", post(detail::add_comment))
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/admin/fields", get(admin_fields::list))
@@ -65,7 +66,8 @@ pub fn router() -> Router<AppState> {
 
 /// Messages a redirect may ask a page to show (`?flash=key`); only these, so a crafted
 /// URL cannot put text on the page.
-const FLASH_KEYS: [&str; 15] = [
+const FLASH_KEYS: [&str; 16] = [
+    "comment_added",
     "view_saved",
     "view_deleted",
     "saved",

@@ -902,3 +902,91 @@ async fn advanced_filter_and_saved_views() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn comments_on_records() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, acc) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": "评论公司"}})),
+            )
+            .await;
+        let id = acc["id"].as_i64().unwrap();
+        let path = format!("/api/v1/records/Accounts/{id}/comments");
+        let (s, c) = app
+            .admin(
+                "POST",
+                &path,
+                Some(json!({"body": "客户说：\"下周再谈\" <script>alert(1)</script>"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{}: {c}", db.backend);
+        assert_eq!(
+            app.admin("POST", &path, Some(json!({"body": "   "}))).await.0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            app.admin("POST", &path, Some(json!({"body": "x".repeat(10_001)})))
+                .await
+                .0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            app.admin(
+                "POST",
+                "/api/v1/records/Accounts/999999/comments",
+                Some(json!({"body": "x"}))
+            )
+            .await
+            .0,
+            StatusCode::NOT_FOUND
+        );
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let page = b.get(&app, &format!("/m/Accounts/{id}?tab=comments")).await;
+        assert!(page.body.contains("下周再谈") && !page.body.contains("<script>alert(1)</script>"));
+        let csrf = hidden(&page.body, "_csrf");
+        let p = b
+            .post(
+                &app,
+                &format!("/m/Accounts/{id}/comments"),
+                &[("_csrf", &csrf), ("body", "第二条评论")],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let (_, list) = app.admin("GET", &path, None).await;
+        assert_eq!(list["items"][0]["body"], "第二条评论", "newest first");
+        assert_eq!(list["items"].as_array().unwrap().len(), 2);
+        // another user who cannot see the record cannot read or add comments
+        app.admin(
+            "POST",
+            "/api/v1/users",
+            Some(json!({"user_name": "outsider", "password": "outsider-pass", "last_name": "Out"})),
+        )
+        .await;
+        let (_, body) = app
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "outsider", "password": "outsider-pass"})),
+            )
+            .await;
+        let token = body["token"].as_str().unwrap().to_string();
+        assert_eq!(
+            app.call("GET", &path, Some(&token), None).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.call("POST", &path, Some(&token), Some(json!({"body": "x"})))
+                .await
+                .0,
+            StatusCode::NOT_FOUND
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
