@@ -45,6 +45,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261203150000_create_comments.sql"),
         postgres: include_str!("../migrations/postgres/20261203150000_create_comments.sql"),
     },
+    Migration {
+        version: "20261203160000_add_user_formats",
+        sqlite: include_str!("../migrations/sqlite/20261203160000_add_user_formats.sql"),
+        postgres: include_str!("../migrations/postgres/20261203160000_add_user_formats.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.

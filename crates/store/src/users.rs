@@ -37,8 +37,24 @@ pub struct User {
     pub status: String,
     pub language: String,
     pub time_zone: String,
+    /// How dates are shown: one of [`DATE_FORMATS`].
+    pub date_format: String,
+    /// How numbers are shown: one of [`NUMBER_FORMATS`].
+    pub number_format: String,
     pub created_at: String,
 }
+
+/// Date formats a user may choose.
+pub const DATE_FORMATS: [&str; 6] = [
+    "yyyy-mm-dd",
+    "yyyy年m月d日",
+    "dd-mm-yyyy",
+    "mm-dd-yyyy",
+    "dd.mm.yyyy",
+    "dd/mm/yyyy",
+];
+/// Number formats a user may choose (grouping and decimal marks).
+pub const NUMBER_FORMATS: [&str; 3] = ["1,234.56", "1.234,56", "1 234,56"];
 
 impl User {
     /// The display name, family name first for Chinese names.
@@ -120,8 +136,7 @@ pub struct TokenInfo {
     pub revoked: bool,
 }
 
-const USER_COLUMNS: &str =
-    "id, user_name, first_name, last_name, email1, is_admin, status, language, time_zone, created_at";
+const USER_COLUMNS: &str = "id, user_name, first_name, last_name, email1, is_admin, status, language, time_zone, date_format, number_format, created_at";
 
 fn row_to_user(r: &Row) -> anyhow::Result<User> {
     Ok(User {
@@ -134,6 +149,8 @@ fn row_to_user(r: &Row) -> anyhow::Result<User> {
         status: r.text("status")?,
         language: r.text("language")?,
         time_zone: r.text("time_zone")?,
+        date_format: r.text("date_format")?,
+        number_format: r.text("number_format")?,
         created_at: format_ms(r.int("created_at")?),
     })
 }
@@ -241,6 +258,8 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
         status: String::new(),
         language: String::new(),
         time_zone: String::new(),
+        date_format: String::new(),
+        number_format: String::new(),
         created_at: String::new(),
     };
     let id = crate::batch::allocate_ids(&mut w.tx, 1, now).await?;
@@ -627,6 +646,36 @@ pub async fn set_preferences(
         .bind(tag)
         .push(", time_zone = ")
         .bind(time_zone);
+    q.push(", updated_at = ")
+        .bind(now_ms())
+        .push(" WHERE id = ")
+        .bind(user_id);
+    db.execute(&q).await?;
+    Ok(())
+}
+
+/// Sets how a user sees dates and numbers (the user themself or an administrator).
+pub async fn set_formats(
+    store: &Store,
+    actor: &Actor,
+    user_id: i64,
+    date_format: &str,
+    number_format: &str,
+) -> StoreResult<()> {
+    if !actor.is_admin && actor.user_id != user_id {
+        return Err(StoreError::Forbidden("you may only change your own preferences".into()));
+    }
+    if !DATE_FORMATS.contains(&date_format) || !NUMBER_FORMATS.contains(&number_format) {
+        return Err(StoreError::BadRequest(format!(
+            "unknown format `{date_format}` / `{number_format}`"
+        )));
+    }
+    let db = store.db();
+    let mut q = db.sql();
+    q.push("UPDATE users SET date_format = ")
+        .bind(date_format)
+        .push(", number_format = ")
+        .bind(number_format);
     q.push(", updated_at = ")
         .bind(now_ms())
         .push(" WHERE id = ")

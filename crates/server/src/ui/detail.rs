@@ -143,11 +143,7 @@ fn history_views(
             let when =
                 h.at.parse::<jiff::Timestamp>()
                     .ok()
-                    .map(|t| {
-                        t.to_zoned_datetime(user.actor.tz.clone())
-                            .strftime("%Y-%m-%d %H:%M")
-                            .to_string()
-                    })
+                    .map(|t| user.viewer().datetime(t))
                     .unwrap_or(h.at);
             HistoryView {
                 who: h.actor.unwrap_or_else(|| "system".into()),
@@ -215,8 +211,7 @@ async fn related_lists(
                                     c,
                                     r.values.get(&c.name),
                                     r.labels.get(&c.name).map(String::as_str),
-                                    user.lang,
-                                    &user.actor.tz,
+                                    &user.viewer(),
                                 )
                             })
                             .collect();
@@ -276,8 +271,7 @@ pub async fn show_detail(
                             f,
                             record.values.get(&f.name),
                             record.labels.get(&f.name).map(String::as_str),
-                            user.lang,
-                            &user.actor.tz,
+                            &user.viewer(),
                         ),
                     })
                     .collect(),
@@ -307,11 +301,7 @@ pub async fn show_detail(
                     at: c
                         .at
                         .parse::<jiff::Timestamp>()
-                        .map(|t| {
-                            t.to_zoned_datetime(user.actor.tz.clone())
-                                .strftime("%Y-%m-%d %H:%M")
-                                .to_string()
-                        })
+                        .map(|t| user.viewer().datetime(t))
                         .unwrap_or(c.at),
                     body: c.body,
                 })
@@ -323,10 +313,7 @@ pub async fn show_detail(
     };
     let c = Catalogs::embedded();
     let when = |name: &str| match record.values.get(name) {
-        Some(Value::DateTime(t)) => t
-            .to_zoned_datetime(user.actor.tz.clone())
-            .strftime("%Y-%m-%d %H:%M")
-            .to_string(),
+        Some(Value::DateTime(t)) => user.viewer().datetime(t),
         _ => String::new(),
     };
     let creator = record.labels.get("created_user_id").cloned().unwrap_or_default();

@@ -51,15 +51,67 @@ pub fn picklist_label(registry: &Registry, field: &FieldDef, value: &str, lang: 
         .map_or_else(|| value.to_string(), |v| v.labels.get(lang).to_string())
 }
 
+/// Who is looking: language, time zone, and how they like dates and numbers.
+pub struct Viewer<'a> {
+    pub lang: Lang,
+    pub tz: &'a TimeZone,
+    pub date_format: &'a str,
+    pub number_format: &'a str,
+}
+
+impl Viewer<'_> {
+    /// A calendar date in the viewer's format (never shifted by a time zone).
+    pub fn date(&self, d: jiff::civil::Date) -> String {
+        match self.date_format {
+            "yyyy年m月d日" => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+            "dd-mm-yyyy" => d.strftime("%d-%m-%Y").to_string(),
+            "mm-dd-yyyy" => d.strftime("%m-%d-%Y").to_string(),
+            "dd.mm.yyyy" => d.strftime("%d.%m.%Y").to_string(),
+            "dd/mm/yyyy" => d.strftime("%d/%m/%Y").to_string(),
+            _ => d.to_string(),
+        }
+    }
+
+    /// An instant as date and time in the viewer's zone and format.
+    pub fn datetime(&self, t: impl std::borrow::Borrow<jiff::Timestamp>) -> String {
+        let local = t.borrow().to_zoned_datetime(self.tz.clone());
+        format!("{} {}", self.date(local.date()), local.strftime("%H:%M"))
+    }
+
+    /// A plain decimal (`-1234.5`) grouped and marked the viewer's way.
+    pub fn number(&self, plain: &str) -> String {
+        let grouped = group_digits(plain);
+        match self.number_format {
+            "1.234,56" => grouped
+                .chars()
+                .map(|c| match c {
+                    ',' => '.',
+                    '.' => ',',
+                    other => other,
+                })
+                .collect(),
+            "1 234,56" => grouped
+                .chars()
+                .map(|c| match c {
+                    ',' => '\u{202f}',
+                    '.' => ',',
+                    other => other,
+                })
+                .collect(),
+            _ => grouped,
+        }
+    }
+}
+
 /// Shows one value of a field.
 pub fn display_value(
     registry: &Registry,
     field: &FieldDef,
     value: Option<&Value>,
     label: Option<&str>,
-    lang: Lang,
-    tz: &TimeZone,
+    viewer: &Viewer,
 ) -> Shown {
+    let lang = viewer.lang;
     let Some(value) = value else { return Shown::default() };
     match (field.field_type, value) {
         (_, Value::Null) => Shown::default(),
@@ -96,7 +148,7 @@ pub fn display_value(
             Shown::text(labels.join(if lang == Lang::Zh { "、" } else { ", " }))
         }
         (FieldType::Currency, Value::Scaled(u)) => {
-            Shown::text(format!("¥{}", group_digits(&format_scaled(*u, field.scale()))))
+            Shown::text(format!("¥{}", viewer.number(&format_scaled(*u, field.scale()))))
         }
         (FieldType::Percent, Value::Scaled(u)) => Shown::text(format!(
             "{}%",
@@ -104,11 +156,11 @@ pub fn display_value(
                 .trim_end_matches('0')
                 .trim_end_matches('.')
         )),
-        (_, Value::Scaled(u)) => Shown::text(group_digits(&format_scaled(*u, field.scale()))),
-        (FieldType::Integer, Value::Int(i)) => Shown::text(group_digits(&i.to_string())),
+        (_, Value::Scaled(u)) => Shown::text(viewer.number(&format_scaled(*u, field.scale()))),
+        (FieldType::Integer, Value::Int(i)) => Shown::text(viewer.number(&i.to_string())),
         (_, Value::Bool(b)) => Shown::text(Catalogs::embedded().get(lang, if *b { "yes" } else { "no" })),
-        (_, Value::Date(d)) => Shown::text(d.to_string()),
-        (_, Value::DateTime(t)) => Shown::text(t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()),
+        (_, Value::Date(d)) => Shown::text(viewer.date(*d)),
+        (_, Value::DateTime(t)) => Shown::text(viewer.datetime(t)),
         (_, Value::Time(t)) => Shown::text(format!("{:02}:{:02}", t.hour(), t.minute())),
         (FieldType::Reference, Value::Id(id)) => Shown {
             text: label.map_or_else(|| format!("#{id}"), str::to_string),
@@ -133,6 +185,30 @@ pub fn input_text(field: &FieldDef, value: Option<&Value>, tz: &TimeZone) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn viewers_format_their_way() {
+        let tz = TimeZone::get("Asia/Shanghai").unwrap_or(TimeZone::UTC);
+        let v = Viewer {
+            lang: Lang::Zh,
+            tz: &tz,
+            date_format: "yyyy年m月d日",
+            number_format: "1.234,56",
+        };
+        let d = jiff::civil::Date::new(2024, 3, 5).unwrap();
+        assert_eq!(v.date(d), "2024年3月5日");
+        assert_eq!(v.number("1234567.50"), "1.234.567,50");
+        let t: jiff::Timestamp = "2024-03-04T17:30:00Z".parse().unwrap();
+        assert_eq!(v.datetime(t), "2024年3月5日 01:30", "shown in the viewer's zone");
+        let v = Viewer {
+            lang: Lang::En,
+            tz: &tz,
+            date_format: "dd/mm/yyyy",
+            number_format: "1,234.56",
+        };
+        assert_eq!(v.date(d), "05/03/2024");
+        assert_eq!(v.number("-1000"), "-1,000");
+    }
 
     #[test]
     fn digits_are_grouped() {

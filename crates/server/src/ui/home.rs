@@ -9,7 +9,7 @@ use sable_store::{Query as ListQuery, SortKey};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::format::{group_digits, picklist_label};
+use super::format::picklist_label;
 use super::render::{Catalogs, render};
 use super::session::UiUser;
 use super::{Layout, store_error_page};
@@ -93,10 +93,7 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Query(q): Query<H
         .into_iter()
         .take(10)
         .map(|(t, mut r)| {
-            r.when = t
-                .to_zoned_datetime(user.actor.tz.clone())
-                .strftime("%Y-%m-%d %H:%M")
-                .to_string();
+            r.when = user.viewer().datetime(t);
             r
         })
         .collect();
@@ -151,7 +148,7 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Query(q): Query<H
     let money = |units: i128| {
         format!(
             "¥{}",
-            group_digits(&sable_core::value::format_scaled(
+            user.viewer().number(&sable_core::value::format_scaled(
                 i64::try_from(units).unwrap_or(i64::MAX),
                 2
             ))

@@ -82,8 +82,7 @@ fn show_value(user: &UiUser, t: &Target, record: &Record, field: &str) -> Respon
             f,
             record.values.get(&f.name),
             record.labels.get(&f.name).map(String::as_str),
-            user.lang,
-            &user.actor.tz,
+            &user.viewer(),
         ),
         editable: true,
     };

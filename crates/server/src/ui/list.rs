@@ -310,15 +310,14 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
                         f,
                         r.values.get(&f.name),
                         r.labels.get(&f.name).map(String::as_str),
-                        user.lang,
-                        &user.actor.tz,
+                        &user.viewer(),
                     )
                 })
                 .collect(),
         })
         .collect();
     let c = Catalogs::embedded();
-    let count = super::format::group_digits(&page.count.unwrap_or(0).to_string());
+    let count = user.viewer().number(&page.count.unwrap_or(0).to_string());
     let count_key = if page.count_exact {
         "list_count"
     } else {

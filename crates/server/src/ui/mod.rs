@@ -17,6 +17,7 @@ mod list;
 pub mod render;
 mod search;
 pub mod session;
+mod settings;
 mod views;
 
 use axum::Router;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/settings/language", post(auth::set_language))
+        .route("/settings", get(settings::show).post(settings::save))
         .route("/search", get(search::show))
         .route("/ui/lookup/{module}", get(search::lookup))
         .route("/r/{id}", get(detail::by_id))
@@ -66,7 +68,8 @@ pub fn router() -> Router<AppState> {
 
 /// Messages a redirect may ask a page to show (`?flash=key`); only these, so a crafted
 /// URL cannot put text on the page.
-const FLASH_KEYS: [&str; 16] = [
+const FLASH_KEYS: [&str; 17] = [
+    "settings_saved",
     "comment_added",
     "view_saved",
     "view_deleted",

@@ -61,6 +61,16 @@ pub struct UiUser {
 }
 
 impl UiUser {
+    /// How this user sees values.
+    pub fn viewer(&self) -> super::format::Viewer<'_> {
+        super::format::Viewer {
+            lang: self.lang,
+            tz: &self.actor.tz,
+            date_format: &self.session.user.date_format,
+            number_format: &self.session.user.number_format,
+        }
+    }
+
     /// True when a submitted token matches this session's.
     pub fn csrf_ok(&self, submitted: Option<&str>) -> bool {
         submitted.is_some_and(|s| constant_time_eq(s.as_bytes(), self.session.csrf_token.as_bytes()))

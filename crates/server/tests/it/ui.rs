@@ -990,3 +990,61 @@ async fn comments_on_records() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn dates_and_numbers_in_the_users_format() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, opp) = app
+            .admin("POST", "/api/v1/records/Opportunities", Some(json!({"fields": {"potentialname": "格式商机", "amount": "1234567.5", "closingdate": "2026-03-05"}})))
+            .await;
+        let id = opp["id"].as_i64().unwrap();
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let before = b.get(&app, &format!("/m/Opportunities/{id}")).await;
+        assert!(
+            before.body.contains("¥1,234,567.50") && before.body.contains("2026-03-05"),
+            "{}",
+            db.backend
+        );
+        let settings = b.get(&app, "/settings").await;
+        assert_eq!(settings.status, StatusCode::OK);
+        let csrf = hidden(&settings.body, "_csrf");
+        let p = b
+            .post(
+                &app,
+                "/settings",
+                &[
+                    ("_csrf", &csrf),
+                    ("language", "zh-CN"),
+                    ("time_zone", "Asia/Shanghai"),
+                    ("date_format", "yyyy年m月d日"),
+                    ("number_format", "1.234,56"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let after = b.get(&app, &format!("/m/Opportunities/{id}")).await;
+        assert!(after.body.contains("¥1.234.567,50"), "number format");
+        assert!(
+            after.body.contains("2026年3月5日"),
+            "date format; the date itself never shifts"
+        );
+        let bad = b
+            .post(
+                &app,
+                "/settings",
+                &[
+                    ("_csrf", &csrf),
+                    ("language", "zh-CN"),
+                    ("time_zone", "Mars/Olympus"),
+                    ("date_format", "yyyy-mm-dd"),
+                    ("number_format", "1,234.56"),
+                ],
+            )
+            .await;
+        assert!(bad.body.contains("无法保存"));
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
