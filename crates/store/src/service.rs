@@ -32,6 +32,19 @@ pub struct RecordService<'a> {
 /// What happened to one input of a batch.
 pub type BatchOutcome = Result<i64, ValidationErrors>;
 
+/// How [`RecordService::create_many_with`] creates.
+#[derive(Clone, Debug, Default)]
+pub struct CreateOptions {
+    /// One invalid input aborts the whole batch.
+    pub all_or_nothing: bool,
+    /// Record numbers and created times may come from the input (importing history).
+    pub allow_system: bool,
+    /// Check everything, write nothing.
+    pub dry_run: bool,
+    /// The `source` field of the new records (default `CRM`).
+    pub source: Option<String>,
+}
+
 impl<'a> RecordService<'a> {
     pub(crate) fn new(store: &'a Store, actor: &'a Actor) -> RecordService<'a> {
         RecordService { store, actor }
@@ -167,6 +180,29 @@ impl<'a> RecordService<'a> {
         Ok(moved)
     }
 
+    /// Visible live records whose display label or record number is exactly `text`
+    /// (at most 3: enough to tell "none", "one" and "several" apart).
+    pub async fn find_by_label_or_number(&self, module: &str, text: &str) -> StoreResult<Vec<i64>> {
+        let (_, m) = self.entity_module(module).await?;
+        let db = self.store.db();
+        let mut q = db.sql();
+        q.push("SELECT t.\"id\" FROM ")
+            .ident(&table_name(&m))
+            .push(" t WHERE t.\"deleted_at\" IS NULL");
+        read::visibility(&mut q, self.actor, &m);
+        q.push(" AND (t.\"label\" = ").bind(text);
+        if !m.number_field.is_empty() {
+            q.push(" OR ").col("t", &m.number_field).push(" = ").bind(text);
+        }
+        q.push(") ORDER BY t.\"id\" LIMIT 3");
+        Ok(db
+            .fetch_all(&q)
+            .await?
+            .iter()
+            .map(|r| r.int("id"))
+            .collect::<anyhow::Result<_>>()?)
+    }
+
     /// A page of records the actor may see.
     pub async fn query(&self, module: &str, query: &Query) -> StoreResult<Page> {
         let (registry, m) = self.entity_module(module).await?;
@@ -204,6 +240,27 @@ impl<'a> RecordService<'a> {
         inputs: &[Map<String, Json>],
         all_or_nothing: bool,
     ) -> StoreResult<Vec<BatchOutcome>> {
+        self.create_many_with(
+            module,
+            inputs,
+            &CreateOptions {
+                all_or_nothing,
+                ..CreateOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// Creates many records with options: importing history (record numbers and created
+    /// times from the file), a dry run that checks everything and writes nothing, and the
+    /// `source` the records are marked with.
+    pub async fn create_many_with(
+        &self,
+        module: &str,
+        inputs: &[Map<String, Json>],
+        opts: &CreateOptions,
+    ) -> StoreResult<Vec<BatchOutcome>> {
+        let all_or_nothing = opts.all_or_nothing;
         let (registry, m) = self.entity_module(module).await?;
         let mut parsed: Vec<Result<FieldValues, ValidationErrors>> = Vec::with_capacity(inputs.len());
         for input in inputs {
@@ -213,14 +270,24 @@ impl<'a> RecordService<'a> {
             {
                 input.insert("assigned_user_id".into(), json!(uid));
             }
-            parsed.push(validate_input(
-                &registry,
-                &m,
-                &input,
-                Mode::Create,
-                &self.actor.tz,
-                false,
-            ));
+            let mut checked = validate_input(&registry, &m, &input, Mode::Create, &self.actor.tz, opts.allow_system);
+            if opts.allow_system
+                && let Ok(values) = &checked
+            {
+                // Only history may be set, never who made or changed the record.
+                let forbidden: Vec<&str> = ["modifiedby", "created_user_id", "modifiedtime"]
+                    .into_iter()
+                    .filter(|f| values.contains_key(*f))
+                    .collect();
+                if !forbidden.is_empty() {
+                    let mut e = ValidationErrors::default();
+                    for f in forbidden {
+                        e.add(f, FieldError::ReadOnly);
+                    }
+                    checked = Err(e);
+                }
+            }
+            parsed.push(checked);
         }
         if all_or_nothing && let Some(Err(e)) = parsed.iter().find(|p| p.is_err()) {
             return Err(StoreError::Invalid(e.clone()));
@@ -237,7 +304,15 @@ impl<'a> RecordService<'a> {
                     continue;
                 }
             };
-            let errors = checker.check(&mut w.tx, &m, &values, None).await?;
+            let mut errors = checker.check(&mut w.tx, &m, &values, None).await?;
+            if let Some(Value::Text(number)) = values.get(&m.number_field)
+                && checker.number_taken(&mut w.tx, &m, number).await?
+            {
+                errors.add(
+                    &m.number_field,
+                    FieldError::Other(format!("record number {number} is already used")),
+                );
+            }
             if !errors.is_empty() {
                 if all_or_nothing {
                     return Err(StoreError::Invalid(errors));
@@ -261,23 +336,45 @@ impl<'a> RecordService<'a> {
             let mut rows = Vec::with_capacity(ready.len());
             for (n, (slot, mut values)) in ready.into_iter().enumerate() {
                 let id = first_id + n as i64;
-                if !m.number_field.is_empty() {
+                if !m.number_field.is_empty() && !values.contains_key(&m.number_field) {
                     let number = format!("{}{}", m.number_prefix, first_number + n as i64);
                     values.insert(m.number_field.clone(), Value::Text(number));
                 }
-                values.insert("createdtime".into(), Value::DateTime(ts));
+                let created = values.get("createdtime").cloned().unwrap_or(Value::DateTime(ts));
+                values.insert("createdtime".into(), created);
                 values.insert("modifiedtime".into(), Value::DateTime(ts));
                 if let Some(uid) = self.actor.user_ref() {
                     values.insert("created_user_id".into(), Value::Id(uid));
                     values.insert("modifiedby".into(), Value::Id(uid));
                 }
-                values
-                    .entry("source".into())
-                    .or_insert_with(|| Value::Text("CRM".into()));
+                let source = opts.source.clone().unwrap_or_else(|| "CRM".into());
+                values.entry("source".into()).or_insert(Value::Text(source));
                 outcomes[slot] = Ok(id);
                 rows.push((id, values));
             }
             insert_records(&mut w.tx, &m, &rows, self.actor, now).await?;
+            // Imported numbers like LEA120 move the counter past them, so new ones never collide.
+            let highest = rows
+                .iter()
+                .filter_map(|(_, v)| match v.get(&m.number_field) {
+                    Some(Value::Text(n)) => n.strip_prefix(&m.number_prefix).and_then(|d| d.parse::<i64>().ok()),
+                    _ => None,
+                })
+                .max();
+            if let Some(highest) = highest {
+                let mut q = w.tx.sql();
+                q.push("UPDATE module_settings SET next_number = ").bind(highest + 1);
+                q.push(" WHERE module = ")
+                    .bind(m.name.as_str())
+                    .push(" AND next_number <= ")
+                    .bind(highest);
+                w.tx.execute(&q).await?;
+            }
+        }
+        if opts.dry_run {
+            // Dropping the transaction rolls it back: everything was checked, nothing stays.
+            drop(w);
+            return Ok(outcomes);
         }
         w.commit().await?;
         let written = outcomes.iter().filter(|o| o.is_ok()).count() as u64;
@@ -807,6 +904,7 @@ async fn write_outbox(
 struct DbChecks {
     records: HashMap<i64, Option<(String, bool)>>,
     owners: HashMap<i64, bool>,
+    numbers: std::collections::HashSet<String>,
 }
 
 impl DbChecks {
@@ -861,6 +959,22 @@ impl DbChecks {
             }
         }
         Ok(errors)
+    }
+
+    /// Whether a record number is already used (in the module or earlier in this batch).
+    async fn number_taken(&mut self, tx: &mut Tx, m: &ModuleDef, number: &str) -> anyhow::Result<bool> {
+        if !self.numbers.insert(number.to_string()) {
+            return Ok(true);
+        }
+        let mut q = tx.sql();
+        q.push("SELECT \"id\" FROM ")
+            .ident(&table_name(m))
+            .push(" WHERE ")
+            .ident(&m.number_field)
+            .push(" = ")
+            .bind(number)
+            .push(" LIMIT 1");
+        Ok(tx.fetch_optional(&q).await?.is_some())
     }
 
     async fn owner_ok(&mut self, tx: &mut Tx, id: i64) -> anyhow::Result<bool> {

@@ -355,6 +355,30 @@ impl Browser {
             .unwrap_or_else(|e| panic!("running a script: {e}\n{script}"))
     }
 
+    /// Polls a script until it returns `true` (for what htmx swaps into the page);
+    /// `false` when `within` passed first.
+    pub async fn wait_until(&self, script: &str, args: Vec<Value>, within: Duration) -> bool {
+        let started = Instant::now();
+        loop {
+            if self.js(script, args.clone()).await == Value::Bool(true) {
+                return true;
+            }
+            if started.elapsed() >= within {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks an element that changes the page in place (no new page to wait for).
+    pub async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking `{css}`: {e}"));
+    }
+
     /// Clicks something that loads a new page, and waits until the new page has loaded.
     pub async fn click_and_wait(&self, css: &str) {
         let el = self.find(css).await;

@@ -5,5 +5,6 @@
 //! Screenshots of the main pages land in `target/screenshots/`.
 
 mod harness;
+mod list_actions;
 mod security;
 mod workflow;
