@@ -75,6 +75,10 @@ pub enum Command {
     Field(FieldCommand),
     /// Load a bilingual demo company (users, organizations, contacts, leads, opportunities).
     Demo,
+    /// Import a CSV or XLSX file into a module; ends with `created N, updated N, skipped N, failed N`.
+    Import(ImportArgs),
+    /// Export a module's records to CSV or XLSX.
+    Export(ExportArgs),
     /// Measure insert, list and search speed on a fresh database and print the figures.
     Bench(BenchArgs),
     /// Configuration helpers.
@@ -215,4 +219,64 @@ pub enum ConfigCommand {
     Example,
     /// Print the settings in force (secrets hidden).
     Show,
+}
+
+/// `sable import …`
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Module API name, e.g. Leads
+    #[arg(long)]
+    pub module: String,
+    /// The CSV or XLSX file
+    pub file: std::path::PathBuf,
+    /// JSON mapping: {"columns":{column: field}, "values":{field:{from: to}}, "defaults":{field: value}}
+    #[arg(long)]
+    pub mapping: Option<std::path::PathBuf>,
+    /// Fields that identify a duplicate, comma-separated (all must match)
+    #[arg(long = "match", value_delimiter = ',')]
+    pub match_fields: Vec<String>,
+    /// skip, update or merge
+    #[arg(long, default_value = "skip")]
+    pub on_duplicate: String,
+    /// auto, utf-8, gb18030 or utf-16
+    #[arg(long, default_value = "auto")]
+    pub encoding: String,
+    /// Dates written only in digits: ymd, dmy or mdy
+    #[arg(long, default_value = "ymd")]
+    pub date_order: String,
+    /// Check every row, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import as this user (their visibility; the default owner)
+    #[arg(long = "as", default_value = "admin")]
+    pub as_user: String,
+    /// Owner for rows whose owner cell is empty or unknown (user name)
+    #[arg(long)]
+    pub default_owner: Option<String>,
+    /// Write the failed rows, in the original columns plus a reason, to this CSV
+    #[arg(long)]
+    pub failed_rows: Option<std::path::PathBuf>,
+}
+
+/// `sable export …`
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Module API name, e.g. Leads
+    #[arg(long)]
+    pub module: String,
+    /// A filter tree as JSON, e.g. '{"field":"leadstatus","op":"eq","value":"Hot"}'
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// csv or xlsx
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// utf-8-bom, utf-8 or gb18030 (CSV only)
+    #[arg(long, default_value = "utf-8-bom")]
+    pub encoding: String,
+    /// Export as this user (what they may see)
+    #[arg(long = "as", default_value = "admin")]
+    pub as_user: String,
+    /// Output file
+    #[arg(short = 'o', long)]
+    pub output: std::path::PathBuf,
 }

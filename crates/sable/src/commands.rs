@@ -102,6 +102,8 @@ pub async fn run(settings: &Settings, command: Command) -> anyhow::Result<ExitCo
         return bench(args).await;
     }
     let store = open_store(settings).await?;
+    // The first command on a new database makes the administrator, whichever it is.
+    ensure_admin(&store, settings).await?;
     let system = Actor::unrestricted_for_system_jobs();
     let outcome = match command {
         Command::Serve | Command::Config(_) | Command::Bench(_) => unreachable!("handled above"),
@@ -163,8 +165,17 @@ pub async fn run(settings: &Settings, command: Command) -> anyhow::Result<ExitCo
             println!("added field {} ({}) to {module}", field.name, field.field_type.as_str());
             Ok(())
         }
+        Command::Import(args) => {
+            let code = crate::transfer::import(&store, &args).await;
+            store.close().await;
+            return code;
+        }
+        Command::Export(args) => {
+            let code = crate::transfer::export(&store, &args).await;
+            store.close().await;
+            return code;
+        }
         Command::Demo => {
-            ensure_admin(&store, settings).await?;
             let summary = crate::demo::load_demo(&store).await?;
             println!("{summary}");
             println!("Demo users log in with the password `demo1234`.");

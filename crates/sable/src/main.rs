@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod demo;
 mod settings;
+mod transfer;
 
 use clap::Parser;
 

@@ -1,0 +1,521 @@
+//! Running an import: rows in batches through the record service, references resolved by
+//! the whole cell, duplicates matched on chosen fields (against existing records and
+//! earlier rows of the same file), and a report per row.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sable_core::meta::{FieldType, ModuleDef};
+use sable_core::parse::{ParseContext, parse_text};
+use sable_core::{Filter, Value};
+use sable_store::service::CreateOptions;
+use sable_store::{Actor, Query, Store, StoreError};
+use serde::Serialize;
+use serde_json::{Map, Value as Json, json};
+
+use crate::convert::{DateOrder, Owners, convert_row};
+use crate::mapping::{self, MappingFile};
+use crate::table::{Table, TableError};
+
+/// What to do with a row that matches an existing record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDuplicate {
+    #[default]
+    Skip,
+    /// Overwrite the existing record's fields with the row's non-empty values.
+    Update,
+    /// Fill only the existing record's empty fields.
+    Merge,
+}
+
+impl OnDuplicate {
+    /// `skip`, `update` or `merge`.
+    pub fn parse(s: &str) -> Option<OnDuplicate> {
+        match s {
+            "skip" => Some(OnDuplicate::Skip),
+            "update" => Some(OnDuplicate::Update),
+            "merge" => Some(OnDuplicate::Merge),
+            _ => None,
+        }
+    }
+}
+
+/// How to import.
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    pub module: String,
+    pub mapping: Option<MappingFile>,
+    /// Fields that together identify a duplicate (all must match, compared normalised).
+    pub match_fields: Vec<String>,
+    pub on_duplicate: OnDuplicate,
+    pub dry_run: bool,
+    /// Owner for rows whose owner cell is empty or names nobody.
+    pub default_owner: Option<i64>,
+    pub date_order: DateOrder,
+    /// Rows per transaction.
+    pub batch: usize,
+}
+
+/// What happened to a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowStatus {
+    Created,
+    Updated,
+    Skipped,
+    Failed,
+}
+
+/// One row's outcome; failed rows keep their cells so they can be fixed and re-imported.
+#[derive(Clone, Debug, Serialize)]
+pub struct RowReport {
+    pub line: u64,
+    pub status: RowStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cells: Vec<String>,
+}
+
+/// The whole import's outcome.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImportReport {
+    pub encoding: String,
+    pub headers: Vec<String>,
+    /// Field per column (null: not imported).
+    pub fields: Vec<Option<String>>,
+    /// Columns that hold data but go nowhere.
+    pub unmapped_with_data: Vec<String>,
+    pub created: u64,
+    pub updated: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub dry_run: bool,
+    /// Rows that were not simply created (created rows are counted, not listed).
+    pub rows: Vec<RowReport>,
+    /// Things worth knowing that failed no row (e.g. a parent that never turned up).
+    pub warnings: Vec<String>,
+}
+
+impl ImportReport {
+    /// `created N, updated N, skipped N, failed N`.
+    pub fn summary(&self) -> String {
+        format!(
+            "created {}, updated {}, skipped {}, failed {}",
+            self.created, self.updated, self.skipped, self.failed
+        )
+    }
+
+    fn record(
+        &mut self,
+        line: u64,
+        status: RowStatus,
+        record_id: Option<i64>,
+        reason: Option<String>,
+        cells: Vec<String>,
+    ) {
+        match status {
+            RowStatus::Created => self.created += 1,
+            RowStatus::Updated => self.updated += 1,
+            RowStatus::Skipped => self.skipped += 1,
+            RowStatus::Failed => self.failed += 1,
+        }
+        if status != RowStatus::Created {
+            let cells = if status == RowStatus::Failed { cells } else { Vec::new() };
+            self.rows.push(RowReport {
+                line,
+                status,
+                record_id,
+                reason,
+                cells,
+            });
+        }
+    }
+}
+
+/// Why an import could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Table(#[from] TableError),
+    #[error("{0}")]
+    Mapping(#[from] mapping::MappingError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A row on its way in.
+struct Pending {
+    line: u64,
+    cells: Vec<String>,
+    input: Map<String, Json>,
+    /// References to this module that named nothing yet: the target may come later in
+    /// the same file (a subsidiary listed before its parent). Resolved after all rows.
+    deferred: Vec<(String, String)>,
+}
+
+fn errors_text(errors: &BTreeMap<String, String>) -> String {
+    errors
+        .iter()
+        .map(|(f, e)| format!("{f}: {e}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The normalised key of the match fields of an input (None when one is empty).
+fn match_key(
+    module: &ModuleDef,
+    fields: &[String],
+    input: &Map<String, Json>,
+    tz: &jiff::tz::TimeZone,
+) -> Option<String> {
+    let mut parts = Vec::with_capacity(fields.len());
+    for name in fields {
+        let field = module.field(name)?;
+        let text = match input.get(name)? {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let ctx = ParseContext { picklist: None, tz };
+        let normalised = match field.field_type {
+            FieldType::Email | FieldType::Phone => match parse_text(field, &text, &ctx).ok()?.match_key() {
+                sable_core::Stored::Text(k) => k,
+                _ => return None,
+            },
+            _ => text.trim().to_lowercase(),
+        };
+        if normalised.is_empty() {
+            return None;
+        }
+        parts.push(normalised);
+    }
+    Some(parts.join("\u{1f}"))
+}
+
+/// The same key computed from a stored record.
+fn record_key(module: &ModuleDef, fields: &[String], r: &sable_store::Record) -> Option<String> {
+    let mut input = Map::new();
+    for name in fields {
+        let field = module.field(name)?;
+        input.insert(name.clone(), Json::String(r.values.get(name)?.to_text(field)));
+    }
+    match_key(module, fields, &input, &jiff::tz::TimeZone::UTC)
+}
+
+/// Imports a table into a module through the record service, acting as `actor`.
+pub async fn run_import(
+    store: &Store,
+    actor: &Actor,
+    mut table: Table,
+    opts: &ImportOptions,
+    mut progress: impl FnMut(u64),
+) -> Result<ImportReport, ImportError> {
+    let registry = store.registry().await.map_err(StoreError::from)?;
+    let module = registry.module(&opts.module).map_err(StoreError::from)?.clone();
+    if !module.entity {
+        return Err(ImportError::Invalid(format!(
+            "{} records cannot be imported",
+            module.name
+        )));
+    }
+    for f in &opts.match_fields {
+        if module.field(f).is_none() {
+            return Err(ImportError::Invalid(format!(
+                "cannot match on `{f}`: not a field of {}",
+                module.name
+            )));
+        }
+    }
+    let mapping = mapping::build(&module, &table.headers, opts.mapping.as_ref())?;
+    let owners = Owners::new(&sable_store::users::list_users(store).await.map_err(StoreError::from)?);
+    let mut report = ImportReport {
+        encoding: table.encoding.clone(),
+        headers: table.headers.clone(),
+        fields: mapping.fields.clone(),
+        dry_run: opts.dry_run,
+        ..ImportReport::default()
+    };
+    let unmapped = mapping.unmapped();
+    let mut unmapped_seen = vec![false; table.headers.len()];
+    let svc = store.records(actor);
+    let mut references: HashMap<(String, String), Result<i64, String>> = HashMap::new();
+    // Keys seen earlier in this file → the record they created (None in a dry run).
+    let mut seen: HashMap<String, Option<i64>> = HashMap::new();
+    let batch_size = opts.batch.clamp(1, 1000);
+    let mut done = 0u64;
+    let mut later: Vec<(i64, u64, String, String)> = Vec::new();
+    let mut rows = table.rows();
+    loop {
+        let mut pending = Vec::with_capacity(batch_size);
+        for row in rows.by_ref().take(batch_size) {
+            done += 1;
+            let row = match row {
+                Ok(r) => r,
+                Err(e) => {
+                    report.record(
+                        e.line().unwrap_or(0),
+                        RowStatus::Failed,
+                        None,
+                        Some(e.to_string()),
+                        Vec::new(),
+                    );
+                    continue;
+                }
+            };
+            for &i in &unmapped {
+                if !unmapped_seen[i] && row.cells.get(i).is_some_and(|c| !c.trim().is_empty()) {
+                    unmapped_seen[i] = true;
+                }
+            }
+            let converted = match convert_row(
+                &module,
+                &mapping,
+                &owners,
+                opts.default_owner,
+                opts.date_order,
+                &row.cells,
+            ) {
+                Ok(c) => c,
+                Err(errors) => {
+                    report.record(row.line, RowStatus::Failed, None, Some(errors_text(&errors)), row.cells);
+                    continue;
+                }
+            };
+            let mut input = converted.input;
+            let mut failed = BTreeMap::new();
+            let mut deferred = Vec::new();
+            for (field, cell) in converted.references {
+                let targets = module.field(&field).map(|f| f.targets.clone()).unwrap_or_default();
+                let key = (field.clone(), cell.clone());
+                if !references.contains_key(&key) {
+                    let mut found = Vec::new();
+                    for t in &targets {
+                        found.extend(svc.find_by_label_or_number(t, &cell).await?);
+                    }
+                    let outcome = match found.len() {
+                        0 => Err(format!("no {} named `{cell}`", targets.join("/"))),
+                        1 => Ok(found[0]),
+                        _ => Err(format!("several records are named `{cell}`; use the record number")),
+                    };
+                    references.insert(key.clone(), outcome);
+                }
+                match &references[&key] {
+                    Ok(id) => {
+                        input.insert(field, json!(id));
+                    }
+                    Err(_) if targets.contains(&module.name) && !opts.dry_run => {
+                        references.remove(&key);
+                        deferred.push((field, cell));
+                    }
+                    Err(e) => {
+                        failed.insert(field, e.clone());
+                    }
+                }
+            }
+            if !failed.is_empty() {
+                report.record(row.line, RowStatus::Failed, None, Some(errors_text(&failed)), row.cells);
+                continue;
+            }
+            pending.push(Pending {
+                line: row.line,
+                cells: row.cells,
+                input,
+                deferred,
+            });
+        }
+        if pending.is_empty() {
+            break;
+        }
+        later.extend(import_batch(store, actor, &module, opts, pending, &mut seen, &mut report).await?);
+        progress(done);
+    }
+    // References to rows that came later in the file.
+    for (id, line, field, cell) in later {
+        let found = svc.find_by_label_or_number(&module.name, &cell).await?;
+        let outcome = match found.as_slice() {
+            [target] => svc
+                .update(
+                    &module.name,
+                    id,
+                    None,
+                    &[(field.clone(), json!(target))].into_iter().collect(),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            [] => Err(format!("no {} named `{cell}`", module.name)),
+            _ => Err(format!("several records are named `{cell}`")),
+        };
+        if let Err(e) = outcome {
+            report
+                .warnings
+                .push(format!("line {line}: created without {field}: {e}"));
+        }
+    }
+    report.unmapped_with_data = unmapped
+        .iter()
+        .filter(|&&i| unmapped_seen[i])
+        .map(|&i| report.headers[i].clone())
+        .collect();
+    // Rows fail at different stages (reading, converting, saving); report them in file order.
+    report.rows.sort_by_key(|r| r.line);
+    Ok(report)
+}
+
+/// Existing records matching the batch's keys, by key.
+async fn existing_matches(
+    store: &Store,
+    actor: &Actor,
+    module: &ModuleDef,
+    fields: &[String],
+    keys: &[(usize, String, Json)],
+) -> Result<HashMap<String, i64>, ImportError> {
+    let Some(first) = fields.first() else {
+        return Ok(HashMap::new());
+    };
+    let mut values: Vec<Json> = keys.iter().map(|(_, _, v)| v.clone()).collect();
+    values.dedup();
+    let mut out = HashMap::new();
+    for chunk in values.chunks(500) {
+        let filter =
+            Filter::from_json(&json!({"field": first, "op": "in", "value": chunk})).map_err(StoreError::from)?;
+        let mut query = Query {
+            filter,
+            limit: 500,
+            with_count: false,
+            ..Query::default()
+        };
+        // Several records may share a value (duplicates already in the CRM): read them all.
+        loop {
+            let page = store.records(actor).query(&module.name, &query).await?;
+            for r in page.items {
+                if let Some(k) = record_key(module, fields, &r) {
+                    out.entry(k).or_insert(r.id);
+                }
+            }
+            match page.next_cursor {
+                Some(c) => query.cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn import_batch(
+    store: &Store,
+    actor: &Actor,
+    module: &ModuleDef,
+    opts: &ImportOptions,
+    pending: Vec<Pending>,
+    seen: &mut HashMap<String, Option<i64>>,
+    report: &mut ImportReport,
+) -> Result<Vec<(i64, u64, String, String)>, ImportError> {
+    let svc = store.records(actor);
+    // Duplicates: against earlier rows of the file first, then existing records.
+    let keys: Vec<(usize, String, Json)> = if opts.match_fields.is_empty() {
+        Vec::new()
+    } else {
+        pending
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let key = match_key(module, &opts.match_fields, &p.input, &actor.tz)?;
+                Some((
+                    i,
+                    key,
+                    p.input.get(&opts.match_fields[0]).cloned().unwrap_or(Json::Null),
+                ))
+            })
+            .collect()
+    };
+    let existing = existing_matches(store, actor, module, &opts.match_fields, &keys).await?;
+    let key_of: HashMap<usize, String> = keys.into_iter().map(|(i, k, _)| (i, k)).collect();
+    let mut new_rows: Vec<(Pending, Option<String>)> = Vec::new();
+    for (i, p) in pending.into_iter().enumerate() {
+        let key = key_of.get(&i).cloned();
+        let target = key
+            .as_ref()
+            .and_then(|k| existing.get(k).copied().map(Some).or_else(|| seen.get(k).copied()));
+        match (target, opts.on_duplicate) {
+            (None, _) => {
+                if let Some(k) = &key {
+                    seen.insert(k.clone(), None);
+                }
+                new_rows.push((p, key));
+            }
+            (Some(_), OnDuplicate::Skip) => report.record(
+                p.line,
+                RowStatus::Skipped,
+                target.flatten(),
+                Some("duplicate of an existing record or an earlier row".into()),
+                Vec::new(),
+            ),
+            // An earlier row of this file that is not written yet (same batch, or a dry run).
+            (Some(None), _) => report.record(
+                p.line,
+                RowStatus::Skipped,
+                None,
+                Some("duplicate of an earlier row in this file".into()),
+                Vec::new(),
+            ),
+            (Some(Some(id)), how) => {
+                let mut input = p.input.clone();
+                // An update keeps the record's owner and history: only business fields change.
+                input.retain(|k, _| k != "assigned_user_id" && module.field(k).is_some_and(|f| !f.readonly));
+                if how == OnDuplicate::Merge {
+                    let current = svc.get(&module.name, id).await?;
+                    input.retain(|k, _| current.values.get(k).is_none_or(Value::is_empty));
+                }
+                if opts.dry_run {
+                    report.record(p.line, RowStatus::Updated, Some(id), None, Vec::new());
+                    continue;
+                }
+                match svc.update(&module.name, id, None, &input).await {
+                    Ok(_) => report.record(p.line, RowStatus::Updated, Some(id), None, Vec::new()),
+                    Err(StoreError::Invalid(e)) => {
+                        report.record(p.line, RowStatus::Failed, Some(id), Some(e.to_string()), p.cells)
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    if new_rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let inputs: Vec<Map<String, Json>> = new_rows.iter().map(|(p, _)| p.input.clone()).collect();
+    let create = CreateOptions {
+        all_or_nothing: false,
+        allow_system: true,
+        dry_run: opts.dry_run,
+        source: Some("IMPORT".into()),
+    };
+    let outcomes = svc.create_many_with(&module.name, &inputs, &create).await?;
+    let mut later = Vec::new();
+    for ((p, key), outcome) in new_rows.into_iter().zip(outcomes) {
+        match outcome {
+            Ok(id) => {
+                later.extend(p.deferred.iter().map(|(f, c)| (id, p.line, f.clone(), c.clone())));
+                if let Some(k) = key
+                    && !opts.dry_run
+                {
+                    seen.insert(k, Some(id));
+                }
+                report.record(
+                    p.line,
+                    RowStatus::Created,
+                    (!opts.dry_run).then_some(id),
+                    None,
+                    Vec::new(),
+                );
+            }
+            Err(e) => report.record(p.line, RowStatus::Failed, None, Some(e.to_string()), p.cells),
+        }
+    }
+    Ok(later)
+}

@@ -1,0 +1,544 @@
+//! Imports of the real data sets through the record service, on every backend: exact
+//! counts, encodings that agree, duplicates on re-import, references by name (a parent
+//! later in the same file included), users from a sheet, and a round trip through export.
+
+use std::path::{Path, PathBuf};
+
+use sable_core::{Filter, Value};
+use sable_import::convert::DateOrder;
+use sable_import::export::{ExportEncoding, export_csv};
+use sable_import::mapping::MappingFile;
+use sable_import::run::{ImportOptions, ImportReport, OnDuplicate, run_import};
+use sable_import::table::{EncodingChoice, Limits, open_csv, open_file};
+use sable_store::testing::all_backends;
+use sable_store::users::{self, NewUser, User};
+use sable_store::{Actor, Query, SortKey, Store};
+
+use crate::util::shared_data;
+
+fn mapping(name: &str) -> MappingFile {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("mappings").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+async fn admin(store: &Store) -> User {
+    users::ensure_admin(store, Some("admin-password-1")).await.unwrap();
+    users::find_user(store, "admin").await.unwrap().unwrap()
+}
+
+async fn import(
+    store: &Store,
+    actor: &Actor,
+    module: &str,
+    file: &Path,
+    map: Option<&str>,
+    opts: ImportOptions,
+) -> ImportReport {
+    let table =
+        open_file(file, EncodingChoice::Auto, Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let opts = ImportOptions {
+        module: module.into(),
+        mapping: map.map(mapping),
+        batch: 500,
+        ..opts
+    };
+    let report = run_import(store, actor, table, &opts, |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let failures: Vec<_> = report
+        .rows
+        .iter()
+        .filter(|r| r.reason.is_some() && r.status == sable_import::run::RowStatus::Failed)
+        .take(3)
+        .collect();
+    assert!(report.failed == 0 || !failures.is_empty(), "failed rows carry reasons");
+    report
+}
+
+async fn all_values(store: &Store, actor: &Actor, module: &str, sort: &str) -> Vec<sable_store::Record> {
+    let mut query = Query {
+        sort: vec![SortKey {
+            field: sort.into(),
+            desc: false,
+        }],
+        limit: 500,
+        with_count: false,
+        ..Query::default()
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = store.records(actor).query(module, &query).await.unwrap();
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn chinese_organizations_and_leads_in_three_encodings() {
+    let Some(data) = shared_data() else { return };
+    let zh = data.join("synthetic_zh_crm");
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        let opts = || ImportOptions {
+            default_owner: Some(actor.user_id),
+            ..ImportOptions::default()
+        };
+        let r = import(
+            &store,
+            &actor,
+            "Accounts",
+            &zh.join("organizations_zh_2000.csv"),
+            Some("synthetic_zh_organizations.json"),
+            opts(),
+        )
+        .await;
+        assert_eq!(
+            r.summary(),
+            "created 2000, updated 0, skipped 0, failed 0",
+            "{}: {:?}",
+            db.backend,
+            r.rows.first()
+        );
+        assert!(r.unmapped_with_data.is_empty(), "{:?}", r.unmapped_with_data);
+        let r = import(
+            &store,
+            &actor,
+            "Leads",
+            &zh.join("leads_zh_10000.csv"),
+            Some("synthetic_zh_leads.json"),
+            opts(),
+        )
+        .await;
+        assert_eq!(
+            r.summary(),
+            "created 10000, updated 0, skipped 0, failed 0",
+            "{:?}",
+            r.rows.first()
+        );
+        // History is kept: record numbers and created times come from the file.
+        let first = store
+            .records(&actor)
+            .find_by_label_or_number("Leads", "LEA00001")
+            .await
+            .unwrap();
+        let lead = store.records(&actor).get("Leads", first[0]).await.unwrap();
+        assert_eq!(lead.label, "邓秀梅");
+        assert_eq!(
+            lead.values.get("leadstatus"),
+            Some(&Value::Text("Hot".into())),
+            "picklists by their Chinese label"
+        );
+        assert_eq!(lead.values.get("salutationtype"), Some(&Value::Text("Ms.".into())));
+        let created = match lead.values.get("createdtime") {
+            Some(Value::DateTime(t)) => sable_core::value::format_timestamp(*t),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            created, "2024-03-16T17:42:37Z",
+            "2024-03-17 01:42:37 in China is 17:42 UTC the day before"
+        );
+        // 4-byte characters survive; a 2-character fragment finds them
+        assert!(!store.records(&actor).search("𠮷", 5).await.unwrap().is_empty());
+        // Re-importing with matching on mobile adds nothing
+        let again = ImportOptions {
+            match_fields: vec!["mobile".into()],
+            ..opts()
+        };
+        let r = import(
+            &store,
+            &actor,
+            "Leads",
+            &zh.join("leads_zh_10000.csv"),
+            Some("synthetic_zh_leads.json"),
+            again,
+        )
+        .await;
+        assert_eq!(r.summary(), "created 0, updated 0, skipped 10000, failed 0");
+        store.close().await;
+        db.cleanup().await;
+    }
+    // The BOM and GBK slices give the same 500 records as the UTF-8 file's first rows.
+    let mut stored: Vec<Vec<Vec<String>>> = Vec::new();
+    for file in ["leads_zh_500_utf8_bom.csv", "leads_zh_500_gbk.csv"] {
+        let db = sable_store::testing::sqlite_db();
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        let opts = ImportOptions {
+            default_owner: Some(actor.user_id),
+            ..ImportOptions::default()
+        };
+        let r = import(
+            &store,
+            &actor,
+            "Leads",
+            &zh.join(file),
+            Some("synthetic_zh_leads.json"),
+            opts,
+        )
+        .await;
+        assert_eq!(r.summary(), "created 500, updated 0, skipped 0, failed 0", "{file}");
+        let module = store.registry().await.unwrap().module("Leads").unwrap().clone();
+        let rows = all_values(&store, &actor, "Leads", "lead_no").await;
+        stored.push(
+            rows.iter()
+                .map(|r| {
+                    [
+                        "lead_no",
+                        "lastname",
+                        "firstname",
+                        "company",
+                        "mobile",
+                        "email",
+                        "leadsource",
+                        "description",
+                    ]
+                    .iter()
+                    .map(|f| {
+                        r.values
+                            .get(*f)
+                            .map(|v| v.to_text(module.field(f).unwrap()))
+                            .unwrap_or_default()
+                    })
+                    .collect()
+                })
+                .collect(),
+        );
+        store.close().await;
+        db.cleanup().await;
+    }
+    assert_eq!(stored[0].len(), 500);
+    assert_eq!(stored[0], stored[1], "UTF-8 with BOM and GBK store the same text");
+    assert_eq!(stored[0][0][0], "LEA00001", "the BOM never sticks to the first header");
+}
+
+#[tokio::test]
+async fn maven_pipeline_with_users_accounts_and_opportunities() {
+    let Some(data) = shared_data() else { return };
+    let maven = data.join("maven_crm_sales_opportunities");
+    for db in all_backends().await {
+        let store = db.store().await;
+        let admin = admin(&store).await.actor();
+        // The 35 agents become users.
+        let mut table = open_file(&maven.join("sales_teams.csv"), EncodingChoice::Auto, Limits::default()).unwrap();
+        for row in table.rows() {
+            let row = row.unwrap();
+            let (first, last) = row.cells[0].split_once(' ').unwrap();
+            let new = NewUser {
+                user_name: format!("{first}.{last}").to_lowercase(),
+                password: "agent-password".into(),
+                first_name: Some(first.into()),
+                last_name: last.into(),
+                language: Some("en".into()),
+                ..NewUser::default()
+            };
+            users::create_user(&store, &admin, &new).await.unwrap();
+        }
+        assert_eq!(users::list_users(&store).await.unwrap().len(), 36);
+        let opts = || ImportOptions {
+            default_owner: Some(admin.user_id),
+            ..ImportOptions::default()
+        };
+        let r = import(
+            &store,
+            &admin,
+            "Accounts",
+            &maven.join("accounts.csv"),
+            Some("maven_accounts.json"),
+            opts(),
+        )
+        .await;
+        assert_eq!(
+            r.summary(),
+            "created 85, updated 0, skipped 0, failed 0",
+            "{}: {:?}",
+            db.backend,
+            r.rows.first()
+        );
+        assert!(
+            r.warnings.is_empty(),
+            "every subsidiary_of resolves, also to a parent later in the file: {:?}",
+            r.warnings
+        );
+        let accounts = all_values(&store, &admin, "Accounts", "accountname").await;
+        assert_eq!(
+            accounts.iter().filter(|a| a.values.contains_key("account_id")).count(),
+            15
+        );
+        let r = import(
+            &store,
+            &admin,
+            "Opportunities",
+            &maven.join("sales_pipeline.csv"),
+            Some("maven_opportunities.json"),
+            opts(),
+        )
+        .await;
+        assert_eq!(
+            r.summary(),
+            "created 8800, updated 0, skipped 0, failed 0",
+            "{:?}",
+            r.rows.first()
+        );
+        let opps = all_values(&store, &admin, "Opportunities", "potentialname").await;
+        assert_eq!(opps.len(), 8800);
+        assert_eq!(
+            opps.iter().filter(|o| !o.values.contains_key("related_to")).count(),
+            1425,
+            "deals without an account import without one"
+        );
+        let won: Vec<_> = opps
+            .iter()
+            .filter(|o| o.values.get("sales_stage") == Some(&Value::Text("Closed Won".into())))
+            .collect();
+        assert_eq!(won.len(), 4238);
+        let won_total: i64 = won
+            .iter()
+            .map(|o| match o.values.get("amount") {
+                Some(Value::Scaled(u)) => *u,
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(won_total, 1_000_553_400, "won revenue 10,005,534.00 in cents");
+        assert!(
+            opps.iter()
+                .all(|o| o.values.get("assigned_user_id") != Some(&Value::Id(admin.user_id))),
+            "every deal belongs to its agent"
+        );
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn datablist_files_import_whole() {
+    let Some(data) = shared_data() else { return };
+    let dir = data.join("datablist_samples");
+    let db = sable_store::testing::sqlite_db();
+    let store = db.store().await;
+    let actor = admin(&store).await.actor();
+    for (module, file) in [
+        ("Leads", "leads"),
+        ("Accounts", "organizations"),
+        ("Contacts", "customers"),
+    ] {
+        let opts = ImportOptions {
+            default_owner: Some(actor.user_id),
+            ..ImportOptions::default()
+        };
+        let r = import(
+            &store,
+            &actor,
+            module,
+            &dir.join(format!("{file}-10000.csv")),
+            Some(&format!("datablist_{file}.json")),
+            opts,
+        )
+        .await;
+        assert_eq!(
+            r.summary(),
+            "created 10000, updated 0, skipped 0, failed 0",
+            "{file}: {:?}",
+            r.rows.first()
+        );
+    }
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn duplicates_update_or_merge_and_dry_runs_write_nothing() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        let csv = "姓,公司,邮箱,手机,线索来源\n王,甲公司,wang@example.cn,13800000001,展会\n李,乙公司,,13800000002,\n王,甲公司二,WANG@example.cn,+86 138 0000 0001,\n";
+        let table = || {
+            open_csv(
+                std::io::Cursor::new(csv.as_bytes().to_vec()),
+                EncodingChoice::Auto,
+                Limits::default(),
+            )
+            .unwrap()
+        };
+        let base = ImportOptions {
+            module: "Leads".into(),
+            default_owner: Some(actor.user_id),
+            match_fields: vec!["email".into(), "mobile".into()],
+            batch: 2,
+            ..ImportOptions::default()
+        };
+        let dry = run_import(
+            &store,
+            &actor,
+            table(),
+            &ImportOptions {
+                dry_run: true,
+                ..base.clone()
+            },
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            dry.summary(),
+            "created 2, updated 0, skipped 1, failed 0",
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            store
+                .records(&actor)
+                .query("Leads", &Query::default())
+                .await
+                .unwrap()
+                .count,
+            Some(0),
+            "a dry run writes nothing"
+        );
+        let first = run_import(&store, &actor, table(), &base, |_| {}).await.unwrap();
+        assert_eq!(
+            first.summary(),
+            "created 2, updated 0, skipped 1, failed 0",
+            "the third row repeats the first (normalised e-mail and phone)"
+        );
+        // merge fills only empty fields; update overwrites
+        let more = "姓,公司,邮箱,手机,线索来源\n李,乙公司改,li@example.cn,13800000002,\n";
+        let t = open_csv(
+            std::io::Cursor::new(more.as_bytes().to_vec()),
+            EncodingChoice::Auto,
+            Limits::default(),
+        )
+        .unwrap();
+        let by_mobile = ImportOptions {
+            match_fields: vec!["mobile".into()],
+            on_duplicate: OnDuplicate::Merge,
+            ..base.clone()
+        };
+        assert_eq!(
+            run_import(&store, &actor, t, &by_mobile, |_| {})
+                .await
+                .unwrap()
+                .summary(),
+            "created 0, updated 1, skipped 0, failed 0"
+        );
+        let li = store
+            .records(&actor)
+            .find_by_label_or_number("Leads", "李")
+            .await
+            .unwrap();
+        let li = store.records(&actor).get("Leads", li[0]).await.unwrap();
+        assert_eq!(
+            li.values.get("company"),
+            Some(&Value::Text("乙公司".into())),
+            "merge keeps what was there"
+        );
+        assert_eq!(
+            li.values.get("email"),
+            Some(&Value::Email("li@example.cn".into())),
+            "merge fills what was empty"
+        );
+        let t = open_csv(
+            std::io::Cursor::new(more.as_bytes().to_vec()),
+            EncodingChoice::Auto,
+            Limits::default(),
+        )
+        .unwrap();
+        let update = ImportOptions {
+            on_duplicate: OnDuplicate::Update,
+            ..by_mobile
+        };
+        run_import(&store, &actor, t, &update, |_| {}).await.unwrap();
+        let li = store.records(&actor).get("Leads", li.id).await.unwrap();
+        assert_eq!(
+            li.values.get("company"),
+            Some(&Value::Text("乙公司改".into())),
+            "update overwrites"
+        );
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_rows_are_reported_with_lines_and_reasons() {
+    let db = sable_store::testing::sqlite_db();
+    let store = db.store().await;
+    let actor = admin(&store).await.actor();
+    let csv = "lastname,email,birthday,account_id,assigned_user\n好,ok@example.cn,2024-02-29,,\n坏邮箱,not-an-email,,,\n坏日期,,2023-02-29,,\n无客户,,,不存在的公司,\n无人,,,,查无此人\n,no-name@example.cn,,,\n";
+    let table = open_csv(
+        std::io::Cursor::new(csv.as_bytes().to_vec()),
+        EncodingChoice::Auto,
+        Limits::default(),
+    )
+    .unwrap();
+    let opts = ImportOptions {
+        module: "Contacts".into(),
+        batch: 100,
+        ..ImportOptions::default()
+    };
+    let r = run_import(&store, &actor, table, &opts, |_| {}).await.unwrap();
+    assert_eq!(r.summary(), "created 1, updated 0, skipped 0, failed 5");
+    let reasons: Vec<(u64, String)> = r
+        .rows
+        .iter()
+        .map(|x| (x.line, x.reason.clone().unwrap_or_default()))
+        .collect();
+    assert!(reasons[0].0 == 3 && reasons[0].1.contains("email"), "{reasons:?}");
+    assert!(
+        reasons[1].0 == 4 && reasons[1].1.contains("birthday"),
+        "an impossible date is a row error"
+    );
+    assert!(
+        reasons[2].1.contains("不存在的公司"),
+        "a reference that names nothing is reported, not guessed"
+    );
+    assert!(
+        reasons[3].1.contains("查无此人"),
+        "an unknown owner without a default owner is reported"
+    );
+    assert!(reasons[4].1.contains("lastname"), "a missing mandatory field");
+    assert!(
+        r.rows.iter().all(|x| !x.cells.is_empty()),
+        "failed rows keep their cells for the fix-and-retry file"
+    );
+    // Export and import back into a fresh database: the same values
+    let mut out = Vec::new();
+    export_csv(
+        &store,
+        &actor,
+        "Contacts",
+        Filter::everything(),
+        ExportEncoding::Gb18030,
+        &mut out,
+    )
+    .await
+    .unwrap();
+    let db2 = sable_store::testing::sqlite_db();
+    let store2 = db2.store().await;
+    let actor2 = admin(&store2).await.actor();
+    let table = open_csv(std::io::Cursor::new(out), EncodingChoice::Auto, Limits::default()).unwrap();
+    assert_eq!(table.encoding, "GBK");
+    let opts = ImportOptions {
+        module: "Contacts".into(),
+        default_owner: Some(actor2.user_id),
+        date_order: DateOrder::Ymd,
+        batch: 100,
+        ..ImportOptions::default()
+    };
+    let r = run_import(&store2, &actor2, table, &opts, |_| {}).await.unwrap();
+    assert_eq!(r.summary(), "created 1, updated 0, skipped 0, failed 0", "{:?}", r.rows);
+    let back = all_values(&store2, &actor2, "Contacts", "lastname").await;
+    assert_eq!(
+        back[0].values.get("birthday"),
+        Some(&Value::Date(jiff::civil::Date::new(2024, 2, 29).unwrap()))
+    );
+    assert_eq!(back[0].values.get("contact_no"), Some(&Value::Text("CON1".into())));
+    for s in [store, store2] {
+        s.close().await;
+    }
+    db.cleanup().await;
+    db2.cleanup().await;
+}

@@ -1,0 +1,132 @@
+//! `sable import` and `sable export`: the command-line faces of the import crate.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use sable_core::Filter;
+use sable_import::convert::DateOrder;
+use sable_import::export::{ExportEncoding, ExportFormat, export_csv, export_xlsx};
+use sable_import::mapping::MappingFile;
+use sable_import::run::{ImportOptions, OnDuplicate, RowStatus, run_import};
+use sable_import::table::{EncodingChoice, Limits, open_file};
+use sable_store::Store;
+use sable_store::users;
+
+use crate::cli::{ExportArgs, ImportArgs};
+
+async fn acting_user(store: &Store, name: &str) -> anyhow::Result<sable_store::users::User> {
+    let user = users::find_user(store, name)
+        .await?
+        .with_context(|| format!("no user named {name} (use --as)"))?;
+    anyhow::ensure!(user.is_active(), "{name} is deactivated");
+    Ok(user)
+}
+
+/// Runs an import and prints progress and the summary line.
+pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let user = acting_user(store, &args.as_user).await?;
+    let mapping: Option<MappingFile> = match &args.mapping {
+        Some(p) => Some(
+            serde_json::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+                .with_context(|| format!("{} is not a valid mapping file", p.display()))?,
+        ),
+        None => None,
+    };
+    let default_owner = match &args.default_owner {
+        Some(name) => Some(acting_user(store, name).await?.id),
+        None => Some(user.id),
+    };
+    let encoding =
+        EncodingChoice::parse(&args.encoding).with_context(|| format!("unknown encoding {}", args.encoding))?;
+    let opts = ImportOptions {
+        module: args.module.clone(),
+        mapping,
+        match_fields: args.match_fields.clone(),
+        on_duplicate: OnDuplicate::parse(&args.on_duplicate).with_context(|| {
+            format!(
+                "--on-duplicate must be skip, update or merge, not {}",
+                args.on_duplicate
+            )
+        })?,
+        dry_run: args.dry_run,
+        default_owner,
+        date_order: DateOrder::parse(&args.date_order)
+            .with_context(|| format!("--date-order must be ymd, dmy or mdy, not {}", args.date_order))?,
+        batch: 500,
+    };
+    let table = open_file(&args.file, encoding, Limits::default())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    eprintln!(
+        "reading {} ({}, {} columns)",
+        args.file.display(),
+        table.encoding,
+        table.headers.len()
+    );
+    let report = run_import(store, &user.actor(), table, &opts, |done| eprint!("\r{done} rows read"))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!();
+    for (header, field) in report.headers.iter().zip(&report.fields) {
+        eprintln!("  {header:<24} → {}", field.as_deref().unwrap_or("(not imported)"));
+    }
+    if !report.unmapped_with_data.is_empty() {
+        eprintln!(
+            "warning: these columns hold data but are not imported: {}",
+            report.unmapped_with_data.join(", ")
+        );
+    }
+    for r in report.rows.iter().filter(|r| r.status == RowStatus::Failed).take(20) {
+        eprintln!("line {}: {}", r.line, r.reason.as_deref().unwrap_or(""));
+    }
+    if let Some(path) = &args.failed_rows {
+        let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut header = report.headers.clone();
+        header.extend(["line".to_string(), "reason".to_string()]);
+        w.write_record(&header)?;
+        for r in report.rows.iter().filter(|r| r.status == RowStatus::Failed) {
+            let mut row = r.cells.clone();
+            row.resize(report.headers.len(), String::new());
+            row.extend([r.line.to_string(), r.reason.clone().unwrap_or_default()]);
+            w.write_record(&row)?;
+        }
+        w.flush()?;
+    }
+    if report.dry_run {
+        eprintln!("dry run: nothing was written");
+    }
+    println!("{}", report.summary());
+    Ok(if report.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Writes an export file.
+pub async fn export(store: &Store, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let user = acting_user(store, &args.as_user).await?;
+    let filter = match &args.filter {
+        Some(text) => Filter::from_json(&serde_json::from_str(text).context("--filter is not JSON")?)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Filter::everything(),
+    };
+    let format = match args.format.as_str() {
+        "csv" => ExportFormat::Csv,
+        "xlsx" => ExportFormat::Xlsx,
+        other => anyhow::bail!("--format must be csv or xlsx, not {other}"),
+    };
+    let encoding =
+        ExportEncoding::parse(&args.encoding).with_context(|| format!("unknown encoding {}", args.encoding))?;
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(&args.output).with_context(|| format!("creating {}", args.output.display()))?,
+    );
+    let actor = user.actor();
+    let count = match format {
+        ExportFormat::Csv => export_csv(store, &actor, &args.module, filter, encoding, &mut file).await,
+        ExportFormat::Xlsx => export_xlsx(store, &actor, &args.module, filter, &mut file).await,
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::io::Write::flush(&mut file)?;
+    println!("exported {count} records to {}", args.output.display());
+    Ok(ExitCode::SUCCESS)
+}
