@@ -6,6 +6,7 @@
 
 pub mod convert;
 pub mod export;
+pub mod jobs;
 pub mod mapping;
 pub mod run;
 pub mod table;

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use sable_core::meta::{FieldType, ModuleDef};
 use sable_core::parse::{ParseContext, parse_text};
 use sable_core::{Filter, Value};
+use sable_store::imports::JournalEntry;
 use sable_store::service::CreateOptions;
 use sable_store::{Actor, Query, Store, StoreError};
 use serde::Serialize;
@@ -97,6 +98,9 @@ pub struct ImportReport {
     pub rows: Vec<RowReport>,
     /// Things worth knowing that failed no row (e.g. a parent that never turned up).
     pub warnings: Vec<String>,
+    /// What was created and what was overwritten (with the values before), for undo.
+    #[serde(skip)]
+    pub journal: Vec<JournalEntry>,
 }
 
 impl ImportReport {
@@ -467,16 +471,31 @@ async fn import_batch(
                 let mut input = p.input.clone();
                 // An update keeps the record's owner and history: only business fields change.
                 input.retain(|k, _| k != "assigned_user_id" && module.field(k).is_some_and(|f| !f.readonly));
+                let current = svc.get(&module.name, id).await?;
                 if how == OnDuplicate::Merge {
-                    let current = svc.get(&module.name, id).await?;
                     input.retain(|k, _| current.values.get(k).is_none_or(Value::is_empty));
                 }
                 if opts.dry_run {
                     report.record(p.line, RowStatus::Updated, Some(id), None, Vec::new());
                     continue;
                 }
+                let before: Map<String, Json> = input
+                    .keys()
+                    .filter_map(|k| {
+                        module
+                            .field(k)
+                            .map(|f| (k.clone(), current.values.get(k).map_or(Json::Null, |v| v.to_json(f))))
+                    })
+                    .collect();
                 match svc.update(&module.name, id, None, &input).await {
-                    Ok(_) => report.record(p.line, RowStatus::Updated, Some(id), None, Vec::new()),
+                    Ok(_) => {
+                        report.journal.push(JournalEntry {
+                            record_id: id,
+                            action: "updated".into(),
+                            before: Some(Json::Object(before)),
+                        });
+                        report.record(p.line, RowStatus::Updated, Some(id), None, Vec::new());
+                    }
                     Err(StoreError::Invalid(e)) => {
                         report.record(p.line, RowStatus::Failed, Some(id), Some(e.to_string()), p.cells)
                     }
@@ -501,6 +520,13 @@ async fn import_batch(
         match outcome {
             Ok(id) => {
                 later.extend(p.deferred.iter().map(|(f, c)| (id, p.line, f.clone(), c.clone())));
+                if !opts.dry_run {
+                    report.journal.push(JournalEntry {
+                        record_id: id,
+                        action: "created".into(),
+                        before: None,
+                    });
+                }
                 if let Some(k) = key
                     && !opts.dry_run
                 {

@@ -34,6 +34,9 @@ pub struct GlobalArgs {
     /// Largest request body accepted, in bytes [default: 2097152]
     #[arg(long, env = "SABLE_MAX_BODY_BYTES", global = true)]
     pub max_body_bytes: Option<usize>,
+    /// Largest uploaded import file, in bytes [default: 268435456]
+    #[arg(long, env = "SABLE_MAX_UPLOAD_BYTES", global = true)]
+    pub max_upload_bytes: Option<usize>,
     /// Log filter, as in RUST_LOG [default: info,sqlx=warn,tower_http=info]
     #[arg(long, env = "SABLE_LOG", global = true)]
     pub log: Option<String>,
@@ -48,6 +51,7 @@ impl GlobalArgs {
             database_url: self.database_url.clone(),
             bind: self.bind.clone(),
             max_body_bytes: self.max_body_bytes,
+            max_upload_bytes: self.max_upload_bytes,
             log: self.log.clone(),
         }
     }

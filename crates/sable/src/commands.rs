@@ -36,6 +36,11 @@ async fn ensure_admin(store: &Store, settings: &Settings) -> anyhow::Result<()> 
 pub async fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
     let store = open_store(settings).await?;
     ensure_admin(&store, settings).await?;
+    // Imports this node (or a stopped one) left running half an hour ago will never finish.
+    let interrupted = sable_store::imports::mark_interrupted(&store, 30 * 60 * 1000).await?;
+    if interrupted > 0 {
+        tracing::warn!(interrupted, "imports interrupted by a stop were marked as such");
+    }
     let listener = tokio::net::TcpListener::bind(&settings.bind)
         .await
         .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -43,6 +48,8 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
         store.clone(),
         ServerConfig {
             max_body_bytes: settings.max_body_bytes,
+            max_upload_bytes: settings.max_upload_bytes,
+            upload_dir: settings.data_dir.join("uploads"),
         },
         listener,
     );

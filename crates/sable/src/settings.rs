@@ -20,6 +20,7 @@ const KNOWN_VARS: &[&str] = &[
     "SABLE_ADMIN_PASSWORD",
     "SABLE_ADMIN_PASSWORD_FILE",
     "SABLE_MAX_BODY_BYTES",
+    "SABLE_MAX_UPLOAD_BYTES",
     "SABLE_LOG",
     "SABLE_SHARED_DATA",
 ];
@@ -32,6 +33,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub bind: Option<String>,
     pub max_body_bytes: Option<usize>,
+    pub max_upload_bytes: Option<usize>,
     pub log: Option<String>,
 }
 
@@ -43,6 +45,7 @@ struct FileSettings {
     bind: Option<String>,
     admin_password: Option<String>,
     max_body_bytes: Option<usize>,
+    max_upload_bytes: Option<usize>,
     log: Option<String>,
 }
 
@@ -54,6 +57,7 @@ pub struct Settings {
     pub bind: String,
     pub admin_password: Option<String>,
     pub max_body_bytes: usize,
+    pub max_upload_bytes: usize,
     pub log: String,
     /// Where the settings file was read from, if one was.
     pub config_file: Option<PathBuf>,
@@ -67,6 +71,7 @@ impl fmt::Debug for Settings {
             .field("bind", &self.bind)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_upload_bytes", &self.max_upload_bytes)
             .field("log", &self.log)
             .field("config_file", &self.config_file)
             .finish()
@@ -118,12 +123,18 @@ impl Settings {
             .or(file.admin_password);
         let max_body_bytes = o.max_body_bytes.or(file.max_body_bytes).unwrap_or(2 * 1024 * 1024);
         anyhow::ensure!(max_body_bytes >= 1024, "max_body_bytes must be at least 1024");
+        let max_upload_bytes = o
+            .max_upload_bytes
+            .or(file.max_upload_bytes)
+            .unwrap_or(256 * 1024 * 1024);
+        anyhow::ensure!(max_upload_bytes >= 1024, "max_upload_bytes must be at least 1024");
         Ok(Settings {
             data_dir,
             database_url,
             bind: o.bind.clone().or(file.bind).unwrap_or_else(|| "127.0.0.1:8080".into()),
             admin_password,
             max_body_bytes,
+            max_upload_bytes,
             log: o
                 .log
                 .clone()
@@ -217,6 +228,7 @@ mod tests {
             bind: "b".into(),
             admin_password: Some("hunter2".into()),
             max_body_bytes: 1,
+            max_upload_bytes: 1,
             log: "l".into(),
             config_file: None,
         };

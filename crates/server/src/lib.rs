@@ -33,12 +33,18 @@ use crate::metrics::Metrics;
 pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest uploaded import file, in bytes.
+    pub max_upload_bytes: usize,
+    /// Where uploaded files wait while their import runs.
+    pub upload_dir: std::path::PathBuf,
 }
 
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
             max_body_bytes: 2 * 1024 * 1024,
+            max_upload_bytes: 256 * 1024 * 1024,
+            upload_dir: std::env::temp_dir().join("sable-uploads"),
         }
     }
 }
@@ -57,7 +63,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router(&state.config))
         .merge(ui::router())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -12,6 +12,7 @@ pub mod comments;
 pub mod db;
 pub mod error;
 mod filter_sql;
+pub mod imports;
 pub mod meta_store;
 mod read;
 pub mod record;

@@ -50,6 +50,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261203160000_add_user_formats.sql"),
         postgres: include_str!("../migrations/postgres/20261203160000_add_user_formats.sql"),
     },
+    Migration {
+        version: "20261203170000_create_import_jobs",
+        sqlite: include_str!("../migrations/sqlite/20261203170000_create_import_jobs.sql"),
+        postgres: include_str!("../migrations/postgres/20261203170000_create_import_jobs.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.

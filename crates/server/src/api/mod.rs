@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: a contract for clients and later features.
 
 mod auth;
+mod imports;
 mod modules;
 pub mod openapi;
 mod records;
@@ -13,7 +14,7 @@ use axum::routing::{get, post};
 use crate::AppState;
 
 /// Every `/api/v1` route.
-pub fn router() -> Router<AppState> {
+pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
@@ -37,5 +38,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/search", get(search::search))
         .route("/users", get(users::list).post(users::create))
+        .route(
+            "/imports",
+            post(imports::start)
+                .get(imports::list)
+                .layer(axum::extract::DefaultBodyLimit::max(config.max_upload_bytes)),
+        )
+        .route("/imports/{id}", get(imports::show))
+        .route("/imports/{id}/undo", post(imports::undo))
         .route("/openapi.json", get(openapi::document))
 }

@@ -30,6 +30,8 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
         metrics: Arc::new(Metrics::default()),
         config: Arc::new(ServerConfig {
             max_body_bytes: 64 * 1024,
+            max_upload_bytes: 1024 * 1024,
+            upload_dir: std::env::temp_dir().join(format!("sable-test-uploads-{}", std::process::id())),
         }),
     };
     let mut app = TestApp {

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod helpers;
+mod imports;
 mod openapi;
 mod story;
 mod ui;
