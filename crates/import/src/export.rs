@@ -81,17 +81,28 @@ fn label_of(registry: &Registry, field: &FieldDef, value: &str, lang: Lang) -> S
         .map_or_else(|| value.to_string(), |v| v.labels.get(lang).to_string())
 }
 
+/// What to export: a filter and, optionally, the columns (field names) of a list view.
+#[derive(Clone, Debug)]
+pub struct Selection {
+    pub filter: Filter,
+    pub columns: Option<Vec<String>>,
+}
+
 /// Reads every matching record page by page and hands each row of cells to `emit`.
 async fn each_row(
     store: &Store,
     actor: &Actor,
     module: &str,
-    filter: Filter,
+    selection: Selection,
     mut emit: impl FnMut(Vec<String>) -> Result<(), ExportError>,
 ) -> Result<Vec<String>, ExportError> {
     let registry = store.registry().await.map_err(StoreError::from)?;
     let m = registry.module(module).map_err(StoreError::from)?.clone();
-    let fields = export_fields(&m);
+    let fields: Vec<&FieldDef> = match &selection.columns {
+        Some(cols) => cols.iter().filter_map(|c| m.field(c)).collect(),
+        None => export_fields(&m),
+    };
+    let filter = selection.filter;
     let headers: Vec<String> = fields.iter().map(|f| f.label(actor.lang).to_string()).collect();
     emit(headers.clone())?;
     let mut query = Query {
@@ -134,7 +145,7 @@ pub async fn export_csv(
     store: &Store,
     actor: &Actor,
     module: &str,
-    filter: Filter,
+    selection: Selection,
     encoding: ExportEncoding,
     out: &mut (impl Write + Send),
 ) -> Result<u64, ExportError> {
@@ -143,7 +154,7 @@ pub async fn export_csv(
         out.write_all(b"\xEF\xBB\xBF").map_err(io)?;
     }
     let mut count = 0u64;
-    each_row(store, actor, module, filter, |row| {
+    each_row(store, actor, module, selection, |row| {
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(Vec::new());
@@ -169,13 +180,13 @@ pub async fn export_xlsx(
     store: &Store,
     actor: &Actor,
     module: &str,
-    filter: Filter,
+    selection: Selection,
     out: &mut (impl Write + Send),
 ) -> Result<u64, ExportError> {
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let sheet = workbook.add_worksheet();
     let mut row_index: u32 = 0;
-    each_row(store, actor, module, filter, |row| {
+    each_row(store, actor, module, selection, |row| {
         for (col, text) in row.iter().enumerate() {
             let col = u16::try_from(col).map_err(|_| ExportError::Io("too many columns".into()))?;
             sheet

@@ -68,7 +68,10 @@ pub async fn start(
                 "could not record the end of an import"
             );
         }
-        let _ = std::fs::remove_file(&file);
+        // A dry run keeps its file so it can be run for real without uploading again.
+        if !opts.dry_run {
+            let _ = std::fs::remove_file(&file);
+        }
     });
     Ok(job_id)
 }

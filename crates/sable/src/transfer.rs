@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use sable_core::Filter;
 use sable_import::convert::DateOrder;
-use sable_import::export::{ExportEncoding, ExportFormat, export_csv, export_xlsx};
+use sable_import::export::{ExportEncoding, ExportFormat, Selection, export_csv, export_xlsx};
 use sable_import::mapping::MappingFile;
 use sable_import::run::{ImportOptions, OnDuplicate, RowStatus, run_import};
 use sable_import::table::{EncodingChoice, Limits, open_file};
@@ -122,8 +122,30 @@ pub async fn export(store: &Store, args: &ExportArgs) -> anyhow::Result<ExitCode
     );
     let actor = user.actor();
     let count = match format {
-        ExportFormat::Csv => export_csv(store, &actor, &args.module, filter, encoding, &mut file).await,
-        ExportFormat::Xlsx => export_xlsx(store, &actor, &args.module, filter, &mut file).await,
+        ExportFormat::Csv => {
+            export_csv(
+                store,
+                &actor,
+                &args.module,
+                Selection {
+                    filter: filter.clone(),
+                    columns: None,
+                },
+                encoding,
+                &mut file,
+            )
+            .await
+        }
+        ExportFormat::Xlsx => {
+            export_xlsx(
+                store,
+                &actor,
+                &args.module,
+                Selection { filter, columns: None },
+                &mut file,
+            )
+            .await
+        }
     }
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     std::io::Write::flush(&mut file)?;

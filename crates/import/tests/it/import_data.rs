@@ -510,7 +510,10 @@ async fn bad_rows_are_reported_with_lines_and_reasons() {
         &store,
         &actor,
         "Contacts",
-        Filter::everything(),
+        sable_import::export::Selection {
+            filter: Filter::everything(),
+            columns: None,
+        },
         ExportEncoding::Gb18030,
         &mut out,
     )

@@ -117,6 +117,7 @@ struct ListPage {
     editable_fields: Vec<Choice>,
     views: Vec<ViewLink>,
     all_href: String,
+    export_href: String,
     view: Option<i64>,
     filter_rows: Vec<ConditionRow>,
     match_any: bool,
@@ -153,6 +154,124 @@ fn pair(k: &str, v: &str) -> (String, String) {
     (k.to_string(), v.to_string())
 }
 
+/// The builder's conditions (or the view's) and the columns shown (chosen, the view's, or
+/// the module's defaults).
+fn conditions_and_columns(
+    m: &ModuleDef,
+    p: &ListParams,
+    view: Option<&sable_store::views::SavedView>,
+    pairs: &[(String, String)],
+) -> (Vec<ConditionRow>, bool, Vec<String>) {
+    let (mut rows, mut any) = filters::conditions(pairs);
+    if rows.is_empty()
+        && let Some(v) = view
+    {
+        (rows, any) = filters::rows_of(&v.definition.filter);
+    }
+    let chosen: Vec<String> = match (&p.cols, view) {
+        (Some(c), _) => c.split(',').map(str::to_string).collect(),
+        (None, Some(v)) => v.definition.columns.clone(),
+        _ => Vec::new(),
+    };
+    let mut columns: Vec<String> = chosen.into_iter().filter(|c| m.field(c).is_some()).collect();
+    if columns.is_empty() {
+        columns = list_columns(m).iter().map(|f| f.name.clone()).collect();
+    }
+    (rows, any, columns)
+}
+
+/// The quick filter: the text in any of the text-like columns shown.
+fn quick_filter(columns: &[&sable_core::FieldDef], q: &str) -> serde_json::Value {
+    if q.is_empty() {
+        return json!({"all": []});
+    }
+    let any: Vec<_> = columns
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.field_type,
+                FieldType::Text | FieldType::Email | FieldType::Phone | FieldType::Url | FieldType::AutoNumber
+            )
+        })
+        .map(|f| json!({"field": f.name, "op": "contains", "value": q}))
+        .collect();
+    json!({"any": any})
+}
+
+/// `GET /m/{module}/export?format=csv|xlsx&…`: the list as it is filtered, with its columns.
+pub async fn export(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(module): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    use axum::response::IntoResponse;
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let p = ListParams::from_pairs(&pairs);
+    let registry = match state.store.registry().await {
+        Ok(r) => r,
+        Err(e) => return store_error_page(user.lang, e.into()),
+    };
+    let m = match registry.module(&module) {
+        Ok(m) if m.entity => m.clone(),
+        _ => return super::error_page(user.lang, axum::http::StatusCode::NOT_FOUND, "error_not_found"),
+    };
+    let views = sable_store::views::list_views(&state.store, &user.actor, &m.name)
+        .await
+        .unwrap_or_default();
+    let view = p.view.and_then(|id| views.iter().find(|v| v.id == id));
+    let (rows, any, column_names) = conditions_and_columns(&m, &p, view, &pairs);
+    let columns: Vec<&sable_core::FieldDef> = column_names.iter().filter_map(|c| m.field(c)).collect();
+    let q: String = p.q.clone().unwrap_or_default().trim().chars().take(100).collect();
+    let filter = match Filter::from_json(&json!({"all": [filters::tree(&rows, any), quick_filter(&columns, &q)]})) {
+        Ok(f) => f,
+        Err(e) => return store_error_page(user.lang, e.into()),
+    };
+    let selection = sable_import::export::Selection {
+        filter,
+        columns: Some(column_names),
+    };
+    let xlsx = pairs.iter().any(|(k, v)| k == "format" && v == "xlsx");
+    let mut bytes = Vec::new();
+    let result = if xlsx {
+        sable_import::export::export_xlsx(&state.store, &user.actor, &m.name, selection, &mut bytes).await
+    } else {
+        sable_import::export::export_csv(
+            &state.store,
+            &user.actor,
+            &m.name,
+            selection,
+            sable_import::export::ExportEncoding::Utf8Bom,
+            &mut bytes,
+        )
+        .await
+    };
+    if let Err(e) = result {
+        return crate::error::AppError::Internal(anyhow::anyhow!("{e}")).into_response();
+    }
+    let (content_type, ext) = if xlsx {
+        (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        )
+    } else {
+        ("text/csv; charset=utf-8", "csv")
+    };
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.{ext}\"", m.name),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// `GET /m/{module}`: a saved view or the default one, with the builder's conditions,
 /// the quick filter, a sort and a page.
 pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(String, String)]) -> Response {
@@ -169,21 +288,8 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
         .await
         .unwrap_or_default();
     let view = p.view.and_then(|id| views.iter().find(|v| v.id == id));
-    let (mut rows_in, mut any) = filters::conditions(pairs);
-    if rows_in.is_empty()
-        && let Some(v) = view
-    {
-        (rows_in, any) = filters::rows_of(&v.definition.filter);
-    }
-    let chosen: Vec<String> = match (&p.cols, view) {
-        (Some(c), _) => c.split(',').map(str::to_string).collect(),
-        (None, Some(v)) => v.definition.columns.clone(),
-        _ => Vec::new(),
-    };
-    let mut columns: Vec<&sable_core::FieldDef> = chosen.iter().filter_map(|c| m.field(c)).collect();
-    if columns.is_empty() {
-        columns = list_columns(&m);
-    }
+    let (rows_in, any, column_names) = conditions_and_columns(&m, &p, view, pairs);
+    let columns: Vec<&sable_core::FieldDef> = column_names.iter().filter_map(|c| m.field(c)).collect();
     let view_sort = view.and_then(|v| v.definition.sort.clone());
     let sort = p
         .sort
@@ -199,21 +305,7 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
     };
     let q: String = p.q.clone().unwrap_or_default().trim().chars().take(100).collect();
     let deleted = p.deleted.as_deref() == Some("1");
-    let quick = if q.is_empty() {
-        json!({"all": []})
-    } else {
-        let any: Vec<_> = columns
-            .iter()
-            .filter(|f| {
-                matches!(
-                    f.field_type,
-                    FieldType::Text | FieldType::Email | FieldType::Phone | FieldType::Url | FieldType::AutoNumber
-                )
-            })
-            .map(|f| json!({"field": f.name, "op": "contains", "value": q}))
-            .collect();
-        json!({"any": any})
-    };
+    let quick = quick_filter(&columns, &q);
     let built = filters::tree(&rows_in, any);
     let make_query = |tree: &serde_json::Value| -> Result<ListQuery, sable_store::StoreError> {
         Ok(ListQuery {
@@ -405,6 +497,17 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
             })
             .collect(),
         all_href: link(&m.name, &[]),
+        export_href: {
+            let mut params = sorted_keep.clone();
+            params.push(pair("export", "1"));
+            format!(
+                "/m/{}/export?{}",
+                m.name,
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(params.iter().filter(|(_, v)| !v.is_empty()))
+                    .finish()
+            )
+        },
         view: view.map(|v| v.id),
         filter_open: !rows_in.is_empty() || filter_error.is_some(),
         filter_rows,

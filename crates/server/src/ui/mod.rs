@@ -12,6 +12,7 @@ mod filters;
 mod form;
 pub mod format;
 mod home;
+mod import;
 mod inline;
 mod list;
 pub mod render;
@@ -32,7 +33,7 @@ use render::{Catalogs, render};
 use session::UiUser;
 
 /// Every page route.
-pub fn router() -> Router<AppState> {
+pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
     Router::new()
         .route("/", get(home::show))
         .route("/login", get(auth::login_form).post(auth::login))
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/r/{id}", get(detail::by_id))
         .route("/m/{module}", get(list::show).post(form::create))
         .route("/m/{module}/new", get(form::new_form))
+        .route("/m/{module}/export", get(list::export))
         .route("/m/{module}/bulk", post(bulk::apply))
         .route("/m/{module}/duplicates", post(form::duplicates))
         .route("/m/{module}/views", post(views::save))
@@ -63,6 +65,17 @@ pub fn router() -> Router<AppState> {
             "/admin/fields/{module}/{field}/values",
             get(admin_fields::values_form).post(admin_fields::save_values),
         )
+        .route("/import", get(import::start_page))
+        .route(
+            "/import/upload",
+            post(import::upload).layer(axum::extract::DefaultBodyLimit::max(config.max_upload_bytes)),
+        )
+        .route("/import/run", post(import::run))
+        .route("/import/jobs/{id}", get(import::job))
+        .route("/import/jobs/{id}/progress", get(import::progress))
+        .route("/import/jobs/{id}/undo", post(import::undo))
+        .route("/import/jobs/{id}/again", post(import::again))
+        .route("/import/jobs/{id}/failed.csv", get(import::failed_csv))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -137,6 +150,11 @@ impl Layout {
                 active: active == m.name,
             });
         }
+        nav.push(NavItem {
+            href: "/import".into(),
+            label: catalogs.get(user.lang, "nav_import").into(),
+            active: active == "import",
+        });
         if user.actor.is_admin {
             nav.push(NavItem {
                 href: "/admin/users".into(),

@@ -60,7 +60,7 @@ impl Browser {
             .headers()
             .get(header::LOCATION)
             .map(|l| l.to_str().unwrap().to_string());
-        let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        let body = String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned();
         Page { status, location, body }
     }
 
@@ -848,6 +848,23 @@ async fn advanced_filter_and_saved_views() {
             p.body
         );
         assert!(p.body.contains("共 2 条"));
+        // the list exports as it is filtered, in UTF-8 with BOM, with its columns
+        let csv = b
+            .get(&app, "/m/Leads/export?f=leadstatus&o=eq&v=Hot&cols=lastname,company")
+            .await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(
+            csv.body.starts_with('\u{feff}'),
+            "a BOM so Excel reads the Chinese correctly"
+        );
+        assert!(
+            csv.body.contains("姓,公司") && csv.body.contains("甲公司") && !csv.body.contains("乙公司"),
+            "{}",
+            csv.body
+        );
+        let xlsx = b.get(&app, "/m/Leads/export?format=xlsx").await;
+        assert_eq!(xlsx.status, StatusCode::OK);
+        assert!(xlsx.body.starts_with("PK"), "an XLSX (zip) file");
         // a bad condition says what is wrong and still lists
         let p = b.get(&app, "/m/Leads?f=leadstatus&o=lt&v=x").await;
         assert_eq!(p.status, StatusCode::OK);
@@ -1044,6 +1061,133 @@ async fn dates_and_numbers_in_the_users_format() {
             )
             .await;
         assert!(bad.body.contains("无法保存"));
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn import_wizard_preview_dry_run_real_run_and_undo() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let page = b.get(&app, "/import?module=Contacts").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", db.backend);
+        let csrf = hidden(&page.body, "_csrf");
+        let csv = "姓,名,邮箱,备注列\r\n李,娜,li@example.cn,x\r\n王,芳,bad-email,y\r\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+        let boundary = "wizard-boundary";
+        let mut body = Vec::new();
+        for (name, value) in [("_csrf", csrf.as_str()), ("module", "Contacts")] {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.csv\"\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(&gbk);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req = Request::builder().method("POST").uri("/import/upload").header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+        let cookies: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        req = req.header(header::COOKIE, cookies.join("; "));
+        let resp = app
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let preview = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        assert!(
+            preview.contains(">GBK<") && preview.contains("李"),
+            "encoding and rows shown: {preview}"
+        );
+        assert!(
+            preview.contains("<option value=\"lastname\" selected>"),
+            "姓 maps to lastname by its Chinese label"
+        );
+        let token = hidden(&preview, "token");
+        // dry run first
+        let run = |dry: bool| {
+            let mut f = vec![
+                ("_csrf", csrf.clone()),
+                ("token", token.clone()),
+                ("module", "Contacts".into()),
+                ("file_name", "c.csv".into()),
+                ("encoding", "auto".into()),
+            ];
+            f.extend([
+                ("col.姓", "lastname".to_string()),
+                ("col.名", "firstname".into()),
+                ("col.邮箱", "email".into()),
+                ("col.备注列", String::new()),
+                ("on_duplicate", "skip".into()),
+            ]);
+            if dry {
+                f.push(("dry_run", "1".into()));
+            }
+            f
+        };
+        let form = run(true);
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let p = b.post(&app, "/import/run", &pairs).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let job_path = p.location.unwrap();
+        let mut job = b.get(&app, &job_path).await;
+        for _ in 0..100 {
+            if !job.body.contains("hx-trigger=\"every 1s\"") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            job = b.get(&app, &job_path).await;
+        }
+        assert!(
+            job.body.contains("试运行") && job.body.contains("新建 1") && job.body.contains("失败 1"),
+            "{}",
+            job.body
+        );
+        let (_, page) = app
+            .admin("POST", "/api/v1/records/Contacts/query", Some(json!({})))
+            .await;
+        assert_eq!(page["count"], 0, "the dry run wrote nothing");
+        let failed = b.get(&app, &format!("{job_path}/failed.csv")).await;
+        assert!(
+            failed.body.contains("bad-email") && failed.body.contains(",3,"),
+            "failed rows with their line: {}",
+            failed.body
+        );
+        // for real, from the dry run's page
+        let p = b.post(&app, &format!("{job_path}/again"), &[("_csrf", &csrf)]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let real_path = p.location.unwrap();
+        for _ in 0..100 {
+            let (_, page) = app
+                .admin("POST", "/api/v1/records/Contacts/query", Some(json!({})))
+                .await;
+            if page["count"] == 1 && !b.get(&app, &real_path).await.body.contains("every 1s") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let (_, page) = app
+            .admin("POST", "/api/v1/records/Contacts/query", Some(json!({})))
+            .await;
+        assert_eq!(page["items"][0]["label"], "李娜");
+        // undo
+        let p = b.post(&app, &format!("{real_path}/undo"), &[("_csrf", &csrf)]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let (_, page) = app
+            .admin("POST", "/api/v1/records/Contacts/query", Some(json!({})))
+            .await;
+        assert_eq!(page["count"], 0);
+        assert!(b.get(&app, &real_path).await.body.contains("已撤销"));
         app.store.close().await;
         db.cleanup().await;
     }

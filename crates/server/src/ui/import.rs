@@ -1,0 +1,622 @@
+//! The import wizard: upload → preview with the detected encoding → map columns and choose
+//! duplicate handling → (dry) run as a background job with a live progress bar → report,
+//! failed rows to download, undo. The work itself is the import crate's, through the
+//! record service like every other write.
+
+use std::io::Write;
+
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sable_core::meta::FieldType;
+use sable_import::mapping::{self, MappingFile};
+use sable_import::table::{EncodingChoice, Limits, open_file};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+
+use super::render::{Catalogs, fill, render};
+use super::session::UiUser;
+use super::{Layout, csrf_refused, error_page, form_value, parse_form, see_other, store_error_page};
+use crate::AppState;
+use crate::extract::parse_id;
+
+#[derive(Deserialize)]
+pub struct ImportParams {
+    module: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct UploadPage {
+    layout: Layout,
+    lang: &'static str,
+    modules: Vec<Choice>,
+    module: String,
+    jobs: Vec<JobLine>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JobLine {
+    id: i64,
+    module: String,
+    file: String,
+    status: String,
+    counts: String,
+}
+
+#[derive(Serialize)]
+struct ColumnView {
+    index: usize,
+    header: String,
+    field: String,
+    samples: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct MapPage {
+    layout: Layout,
+    lang: &'static str,
+    module: String,
+    token: String,
+    file_name: String,
+    encoding: String,
+    encodings: Vec<&'static str>,
+    columns: Vec<ColumnView>,
+    fields: Vec<Choice>,
+    match_fields: Vec<Choice>,
+}
+
+fn status_text(lang: sable_core::Lang, status: &str) -> String {
+    Catalogs::embedded()
+        .get(lang, &format!("import_status_{status}"))
+        .to_string()
+}
+
+fn counts_text(lang: sable_core::Lang, job: &sable_store::imports::ImportJob) -> String {
+    fill(
+        Catalogs::embedded().get(lang, "import_counts"),
+        &[
+            ("created", job.created.to_string()),
+            ("updated", job.updated.to_string()),
+            ("skipped", job.skipped.to_string()),
+            ("failed", job.failed.to_string()),
+        ],
+    )
+}
+
+/// A saved upload's token: only what `random_secret` makes, so it can never name another path.
+fn valid_token(token: &str) -> bool {
+    token.len() == 16 && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+async fn upload_page(state: &AppState, user: &UiUser, module: &str, error: Option<String>) -> Response {
+    let registry = match state.store.registry().await {
+        Ok(r) => r,
+        Err(e) => return store_error_page(user.lang, e.into()),
+    };
+    let jobs = sable_store::imports::list_jobs(&state.store, &user.actor, 10)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|j| JobLine {
+            id: j.id,
+            counts: counts_text(user.lang, &j),
+            status: status_text(user.lang, &j.status),
+            module: j.module,
+            file: j.file_name,
+        })
+        .collect();
+    let title = Catalogs::embedded().get(user.lang, "import_title").to_string();
+    let page = UploadPage {
+        layout: Layout::new(user, &registry, title, "import", None),
+        lang: user.lang.tag(),
+        modules: registry
+            .entity_modules()
+            .map(|m| Choice {
+                value: m.name.clone(),
+                label: m.label(user.lang).into(),
+            })
+            .collect(),
+        module: module.to_string(),
+        jobs,
+        error,
+    };
+    render("pages/import_upload.html", &page)
+}
+
+/// `GET /import?module=…`.
+pub async fn start_page(State(state): State<AppState>, user: UiUser, Query(p): Query<ImportParams>) -> Response {
+    upload_page(&state, &user, p.module.as_deref().unwrap_or("Leads"), None).await
+}
+
+async fn map_page(
+    state: &AppState,
+    user: &UiUser,
+    module: &str,
+    token: &str,
+    file_name: &str,
+    encoding: EncodingChoice,
+) -> Response {
+    let registry = match state.store.registry().await {
+        Ok(r) => r,
+        Err(e) => return store_error_page(user.lang, e.into()),
+    };
+    let Ok(m) = registry.module(module).cloned() else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    let path = state.config.upload_dir.join(format!("import-{token}"));
+    let mut table = match open_file(
+        &path,
+        encoding,
+        Limits {
+            max_rows: Some(5),
+            ..Limits::default()
+        },
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            let message = match user.lang {
+                sable_core::Lang::Zh => e.message_zh(),
+                sable_core::Lang::En => e.to_string(),
+            };
+            return upload_page(
+                state,
+                user,
+                module,
+                Some(fill(
+                    Catalogs::embedded().get(user.lang, "import_error"),
+                    &[("detail", message)],
+                )),
+            )
+            .await;
+        }
+    };
+    let headers = table.headers.clone();
+    let samples: Vec<Vec<String>> = table.rows().filter_map(Result::ok).map(|r| r.cells).collect();
+    let auto = mapping::build(&m, &headers, None).unwrap_or_default();
+    let columns = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| ColumnView {
+            index: i,
+            header: h.clone(),
+            field: auto.fields.get(i).cloned().flatten().unwrap_or_default(),
+            samples: samples.iter().map(|r| r.get(i).cloned().unwrap_or_default()).collect(),
+        })
+        .collect();
+    let fields = m
+        .fields
+        .iter()
+        .filter(|f| mapping::importable(&m, f))
+        .map(|f| Choice {
+            value: f.name.clone(),
+            label: f.label(user.lang).into(),
+        })
+        .collect();
+    let match_fields = m
+        .fields
+        .iter()
+        .filter(|f| {
+            matches!(f.field_type, FieldType::Email | FieldType::Phone)
+                || f.name == m.number_field
+                || m.label_fields.contains(&f.name)
+        })
+        .map(|f| Choice {
+            value: f.name.clone(),
+            label: f.label(user.lang).into(),
+        })
+        .collect();
+    let title = Catalogs::embedded().get(user.lang, "import_map_title").to_string();
+    let page = MapPage {
+        layout: Layout::new(user, &registry, title, "import", None),
+        lang: user.lang.tag(),
+        module: m.name.clone(),
+        token: token.to_string(),
+        file_name: file_name.to_string(),
+        encoding: table.encoding.clone(),
+        encodings: vec!["auto", "utf-8", "gb18030", "utf-16"],
+        columns,
+        fields,
+        match_fields,
+    };
+    render("pages/import_map.html", &page)
+}
+
+/// `POST /import/upload` (multipart: `_csrf`, `module`, `file`): saves the file, shows the preview.
+pub async fn upload(State(state): State<AppState>, user: UiUser, mut multipart: Multipart) -> Response {
+    let mut csrf = None;
+    let mut module = None;
+    let mut saved: Option<(String, String)> = None;
+    if std::fs::create_dir_all(&state.config.upload_dir).is_err() {
+        return error_page(user.lang, StatusCode::INTERNAL_SERVER_ERROR, "error_server");
+    }
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                let detail = format!("> {} MB", state.config.max_upload_bytes / 1024 / 1024);
+                return upload_page(
+                    &state,
+                    &user,
+                    "Leads",
+                    Some(fill(
+                        Catalogs::embedded().get(user.lang, "import_error"),
+                        &[("detail", detail)],
+                    )),
+                )
+                .await;
+            }
+            Err(_) => return error_page(user.lang, StatusCode::BAD_REQUEST, "error_server"),
+        };
+        match field.name() {
+            Some("_csrf") => csrf = field.text().await.ok(),
+            Some("module") => module = field.text().await.ok(),
+            Some("file") => {
+                let name = field
+                    .file_name()
+                    .unwrap_or("upload")
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect::<String>();
+                let Ok(secret) = sable_store::users::random_secret("") else {
+                    return error_page(user.lang, StatusCode::INTERNAL_SERVER_ERROR, "error_server");
+                };
+                let token: String = secret.chars().take(16).collect();
+                let path = state.config.upload_dir.join(format!("import-{token}"));
+                let Ok(mut file) = std::fs::File::create(&path) else {
+                    return error_page(user.lang, StatusCode::INTERNAL_SERVER_ERROR, "error_server");
+                };
+                let mut field = field;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            if file.write_all(&chunk).is_err() {
+                                let _ = std::fs::remove_file(&path);
+                                return error_page(user.lang, StatusCode::INTERNAL_SERVER_ERROR, "error_server");
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            let _ = std::fs::remove_file(&path);
+                            let detail = format!("> {} MB", state.config.max_upload_bytes / 1024 / 1024);
+                            return upload_page(
+                                &state,
+                                &user,
+                                "Leads",
+                                Some(fill(
+                                    Catalogs::embedded().get(user.lang, "import_error"),
+                                    &[("detail", detail)],
+                                )),
+                            )
+                            .await;
+                        }
+                    }
+                }
+                saved = Some((token, name));
+            }
+            _ => {}
+        }
+    }
+    let Some((token, name)) = saved else {
+        return see_other("/import");
+    };
+    if !user.csrf_ok(csrf.as_deref()) {
+        let _ = std::fs::remove_file(state.config.upload_dir.join(format!("import-{token}")));
+        return csrf_refused(user.lang);
+    }
+    map_page(
+        &state,
+        &user,
+        module.as_deref().unwrap_or("Leads"),
+        &token,
+        &name,
+        EncodingChoice::Auto,
+    )
+    .await
+}
+
+/// `POST /import/run`: reread with another encoding, or start the job with the mapping.
+pub async fn run(State(state): State<AppState>, user: UiUser, body: Bytes) -> Response {
+    let form = parse_form(&body);
+    if !user.csrf_ok(form_value(&form, "_csrf")) {
+        return csrf_refused(user.lang);
+    }
+    let token = form_value(&form, "token").unwrap_or("");
+    if !valid_token(token) {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    }
+    let module = form_value(&form, "module").unwrap_or("Leads").to_string();
+    let file_name = form_value(&form, "file_name").unwrap_or("upload").to_string();
+    let encoding = form_value(&form, "encoding")
+        .and_then(EncodingChoice::parse)
+        .unwrap_or(EncodingChoice::Auto);
+    if form_value(&form, "reread").is_some() {
+        return map_page(&state, &user, &module, token, &file_name, encoding).await;
+    }
+    let path = state.config.upload_dir.join(format!("import-{token}"));
+    let columns = form
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("col.").map(|h| (h.to_string(), v.clone())))
+        .collect();
+    let mut options = serde_json::Map::new();
+    options.insert(
+        "mapping".into(),
+        json!(MappingFile {
+            columns,
+            ..MappingFile::default()
+        }),
+    );
+    options.insert(
+        "match".into(),
+        json!(
+            form.iter()
+                .filter(|(k, _)| k == "match")
+                .map(|(_, v)| v.clone())
+                .collect::<Vec<_>>()
+        ),
+    );
+    options.insert(
+        "on_duplicate".into(),
+        json!(form_value(&form, "on_duplicate").unwrap_or("skip")),
+    );
+    options.insert(
+        "date_order".into(),
+        json!(form_value(&form, "date_order").unwrap_or("ymd")),
+    );
+    options.insert("dry_run".into(), json!(form_value(&form, "dry_run").is_some()));
+    options.insert(
+        "encoding".into(),
+        json!(form_value(&form, "encoding").unwrap_or("auto")),
+    );
+    options.insert("token".into(), json!(token));
+    let (opts, encoding) = match sable_import::jobs::options_from_json(&module, &options, user.actor.user_ref()) {
+        Ok(x) => x,
+        Err(e) => {
+            return upload_page(
+                &state,
+                &user,
+                &module,
+                Some(fill(
+                    Catalogs::embedded().get(user.lang, "import_error"),
+                    &[("detail", e)],
+                )),
+            )
+            .await;
+        }
+    };
+    match sable_import::jobs::start(
+        state.store.clone(),
+        user.actor.clone(),
+        path,
+        file_name,
+        encoding,
+        opts,
+        json!(options),
+    )
+    .await
+    {
+        Ok(id) => see_other(&format!("/import/jobs/{id}")),
+        Err(e) => store_error_page(user.lang, e),
+    }
+}
+
+#[derive(Serialize)]
+struct FailedRow {
+    line: u64,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct JobPage {
+    layout: Layout,
+    lang: &'static str,
+    id: i64,
+    running: bool,
+    status: String,
+    progress: String,
+    counts: String,
+    failed: Vec<FailedRow>,
+    has_failed: bool,
+    undoable: bool,
+    dry_run: bool,
+    token: Option<String>,
+    error: Option<String>,
+    module: String,
+    options: String,
+}
+
+async fn job_view(state: &AppState, user: &UiUser, id: &str, template: &str) -> Response {
+    let Ok(id) = parse_id(id) else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    let registry = match state.store.registry().await {
+        Ok(r) => r,
+        Err(e) => return store_error_page(user.lang, e.into()),
+    };
+    let job = match sable_store::imports::get_job(&state.store, &user.actor, id).await {
+        Ok(j) => j,
+        Err(e) => return store_error_page(user.lang, e),
+    };
+    let rows = job
+        .report
+        .as_ref()
+        .and_then(|r| r.get("rows"))
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let failed: Vec<FailedRow> = rows
+        .iter()
+        .filter(|r| r.get("status").and_then(Json::as_str) == Some("failed"))
+        .take(200)
+        .map(|r| FailedRow {
+            line: r.get("line").and_then(Json::as_u64).unwrap_or(0),
+            reason: r.get("reason").and_then(Json::as_str).unwrap_or("").to_string(),
+        })
+        .collect();
+    let dry_run = job.options.get("dry_run").and_then(Json::as_bool).unwrap_or(false);
+    let token = job
+        .options
+        .get("token")
+        .and_then(Json::as_str)
+        .map(str::to_string)
+        .filter(|t| valid_token(t));
+    let title = fill(
+        Catalogs::embedded().get(user.lang, "import_job_title"),
+        &[("id", id.to_string())],
+    );
+    let page = JobPage {
+        layout: Layout::new(user, &registry, title, "import", None),
+        lang: user.lang.tag(),
+        id,
+        running: job.status == "running",
+        status: status_text(user.lang, &job.status),
+        progress: fill(
+            Catalogs::embedded().get(user.lang, "import_rows_read"),
+            &[("done", job.processed_rows.to_string())],
+        ),
+        counts: counts_text(user.lang, &job),
+        has_failed: job.failed > 0,
+        failed,
+        undoable: job.status == "done" && !dry_run,
+        dry_run,
+        token: token.filter(|_| dry_run && job.status == "done"),
+        error: job.error.clone(),
+        module: job.module.clone(),
+        options: job.options.to_string(),
+    };
+    render(template, &page)
+}
+
+/// `GET /import/jobs/{id}`.
+pub async fn job(State(state): State<AppState>, user: UiUser, Path(id): Path<String>) -> Response {
+    job_view(&state, &user, &id, "pages/import_job.html").await
+}
+
+/// `GET /import/jobs/{id}/progress`: the part of the page htmx refreshes while it runs.
+pub async fn progress(State(state): State<AppState>, user: UiUser, Path(id): Path<String>) -> Response {
+    job_view(&state, &user, &id, "partials/import_progress.html").await
+}
+
+/// `POST /import/jobs/{id}/undo`.
+pub async fn undo(State(state): State<AppState>, user: UiUser, Path(id): Path<String>, body: Bytes) -> Response {
+    let form = parse_form(&body);
+    if !user.csrf_ok(form_value(&form, "_csrf")) {
+        return csrf_refused(user.lang);
+    }
+    let Ok(id) = parse_id(&id) else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    match sable_import::jobs::undo(&state.store, &user.actor, id).await {
+        Ok(_) => see_other(&format!("/import/jobs/{id}")),
+        Err(e) => store_error_page(user.lang, e),
+    }
+}
+
+/// `POST /import/jobs/{id}/again`: runs a finished dry run for real, same file and options.
+pub async fn again(State(state): State<AppState>, user: UiUser, Path(id): Path<String>, body: Bytes) -> Response {
+    let form = parse_form(&body);
+    if !user.csrf_ok(form_value(&form, "_csrf")) {
+        return csrf_refused(user.lang);
+    }
+    let Ok(id) = parse_id(&id) else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    let job = match sable_store::imports::get_job(&state.store, &user.actor, id).await {
+        Ok(j) => j,
+        Err(e) => return store_error_page(user.lang, e),
+    };
+    let Some(mut options) = job.options.as_object().cloned() else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    let Some(token) = options
+        .get("token")
+        .and_then(Json::as_str)
+        .map(str::to_string)
+        .filter(|t| valid_token(t))
+    else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    options.insert("dry_run".into(), json!(false));
+    let (opts, encoding) = match sable_import::jobs::options_from_json(&job.module, &options, user.actor.user_ref()) {
+        Ok(x) => x,
+        Err(_) => return error_page(user.lang, StatusCode::BAD_REQUEST, "error_server"),
+    };
+    let path = state.config.upload_dir.join(format!("import-{token}"));
+    match sable_import::jobs::start(
+        state.store.clone(),
+        user.actor.clone(),
+        path,
+        job.file_name,
+        encoding,
+        opts,
+        json!(options),
+    )
+    .await
+    {
+        Ok(new_id) => see_other(&format!("/import/jobs/{new_id}")),
+        Err(e) => store_error_page(user.lang, e),
+    }
+}
+
+/// `GET /import/jobs/{id}/failed.csv`: the failed rows in their original columns, plus line
+/// and reason, in UTF-8 with BOM so Excel opens it.
+pub async fn failed_csv(State(state): State<AppState>, user: UiUser, Path(id): Path<String>) -> Response {
+    let Ok(id) = parse_id(&id) else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    let job = match sable_store::imports::get_job(&state.store, &user.actor, id).await {
+        Ok(j) => j,
+        Err(e) => return store_error_page(user.lang, e),
+    };
+    let report = job.report.unwrap_or(Json::Null);
+    let headers: Vec<String> = report
+        .get("headers")
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(b"\xEF\xBB\xBF".to_vec());
+    let mut head = headers.clone();
+    head.extend(["line".to_string(), "reason".to_string()]);
+    let _ = w.write_record(&head);
+    for r in report
+        .get("rows")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|r| r.get("status").and_then(Json::as_str) == Some("failed"))
+    {
+        let mut row: Vec<String> = r
+            .get("cells")
+            .and_then(Json::as_array)
+            .map(|a| a.iter().map(|c| c.as_str().unwrap_or("").to_string()).collect())
+            .unwrap_or_default();
+        row.resize(headers.len(), String::new());
+        row.push(r.get("line").and_then(Json::as_u64).unwrap_or(0).to_string());
+        row.push(r.get("reason").and_then(Json::as_str).unwrap_or("").to_string());
+        let _ = w.write_record(&row);
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"import-{id}-failed.csv\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
