@@ -8,5 +8,6 @@ pub mod convert;
 pub mod export;
 pub mod jobs;
 pub mod mapping;
+pub mod prepare;
 pub mod run;
 pub mod table;

@@ -260,6 +260,15 @@ pub struct ImportArgs {
     /// Write the failed rows, in the original columns plus a reason, to this CSV
     #[arg(long)]
     pub failed_rows: Option<std::path::PathBuf>,
+    /// Create a text custom field for each column that holds data but fits no field
+    #[arg(long)]
+    pub create_fields: bool,
+    /// Add picklist values for cells that match no value or label
+    #[arg(long)]
+    pub add_picklist_values: bool,
+    /// Write nothing unless every row is valid (checks the whole file first)
+    #[arg(long)]
+    pub all_or_nothing: bool,
 }
 
 /// `sable export …`

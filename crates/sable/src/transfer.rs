@@ -32,12 +32,40 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
         ),
         None => None,
     };
+    // Without --default-owner, a name that is nobody is reported, not silently reassigned;
+    // an empty owner cell makes the importing user the owner.
     let default_owner = match &args.default_owner {
         Some(name) => Some(acting_user(store, name).await?.id),
-        None => Some(user.id),
+        None => None,
     };
     let encoding =
         EncodingChoice::parse(&args.encoding).with_context(|| format!("unknown encoding {}", args.encoding))?;
+    let mut mapping = mapping;
+    let open = || {
+        open_file(&args.file, encoding, Limits::default()).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))
+    };
+    if args.create_fields {
+        let mut file = mapping.clone().unwrap_or_default();
+        let headers = open()?.headers;
+        let created =
+            sable_import::prepare::create_fields_for_unmapped(store, &user.actor(), &args.module, &headers, &mut file)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !created.is_empty() {
+            eprintln!("created custom fields: {}", created.join(", "));
+        }
+        mapping = Some(file);
+    }
+    if args.add_picklist_values {
+        let file = mapping.clone().unwrap_or_default();
+        let added =
+            sable_import::prepare::add_missing_picklist_values(store, &user.actor(), &args.module, open()?, &file)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for (field, value) in &added {
+            eprintln!("added `{value}` to the picklist of {field}");
+        }
+    }
     let opts = ImportOptions {
         module: args.module.clone(),
         mapping,
@@ -54,17 +82,42 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
             .with_context(|| format!("--date-order must be ymd, dmy or mdy, not {}", args.date_order))?,
         batch: 500,
     };
-    let table = open_file(&args.file, encoding, Limits::default())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let table = open()?;
     eprintln!(
         "reading {} ({}, {} columns)",
         args.file.display(),
         table.encoding,
         table.headers.len()
     );
-    let report = run_import(store, &user.actor(), table, &opts, |done| eprint!("\r{done} rows read"))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let actor = user.actor();
+    let mut report = if args.all_or_nothing && !opts.dry_run {
+        // Check every row first; write only when none fails.
+        let check = ImportOptions {
+            dry_run: true,
+            ..opts.clone()
+        };
+        run_import(store, &actor, table, &check, |done| eprint!("\rchecking: {done} rows"))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    } else {
+        run_import(store, &actor, table, &opts, |done| eprint!("\r{done} rows read"))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    if args.all_or_nothing && !opts.dry_run {
+        eprintln!();
+        if report.failed == 0 {
+            report = run_import(store, &actor, open()?, &opts, |done| eprint!("\r{done} rows read"))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        } else {
+            eprintln!(
+                "{} rows are invalid: nothing was written (--all-or-nothing)",
+                report.failed
+            );
+            report.dry_run = true;
+        }
+    }
     eprintln!();
     for (header, field) in report.headers.iter().zip(&report.fields) {
         eprintln!("  {header:<24} → {}", field.as_deref().unwrap_or("(not imported)"));

@@ -545,3 +545,74 @@ async fn bad_rows_are_reported_with_lines_and_reasons() {
     db.cleanup().await;
     db2.cleanup().await;
 }
+
+#[tokio::test]
+async fn unknown_columns_become_fields_and_unknown_values_join_picklists_on_request() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        let csv = "lastname,wechat,leadsource\n王,wx_wang,微信\n李,,百度推广\n";
+        let table = || {
+            open_csv(
+                std::io::Cursor::new(csv.as_bytes().to_vec()),
+                EncodingChoice::Auto,
+                Limits::default(),
+            )
+            .unwrap()
+        };
+        let opts = ImportOptions {
+            module: "Leads".into(),
+            batch: 100,
+            ..ImportOptions::default()
+        };
+        // As the file is, the unknown source values fail and the wechat column is reported.
+        let r = run_import(
+            &store,
+            &actor,
+            table(),
+            &ImportOptions {
+                dry_run: true,
+                ..opts.clone()
+            },
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.failed, 2, "{}", db.backend);
+        assert_eq!(r.unmapped_with_data, vec!["wechat".to_string()]);
+        // On request: a field for the column, values for the picklist.
+        let mut file = MappingFile::default();
+        let created =
+            sable_import::prepare::create_fields_for_unmapped(&store, &actor, "Leads", &table().headers, &mut file)
+                .await
+                .unwrap();
+        assert_eq!(created, vec!["cf_wechat".to_string()]);
+        let added = sable_import::prepare::add_missing_picklist_values(&store, &actor, "Leads", table(), &file)
+            .await
+            .unwrap();
+        assert_eq!(added.len(), 2);
+        let r = run_import(
+            &store,
+            &actor,
+            table(),
+            &ImportOptions {
+                mapping: Some(file),
+                ..opts
+            },
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.summary(), "created 2, updated 0, skipped 0, failed 0", "{:?}", r.rows);
+        let wang = store
+            .records(&actor)
+            .find_by_label_or_number("Leads", "王")
+            .await
+            .unwrap();
+        let wang = store.records(&actor).get("Leads", wang[0]).await.unwrap();
+        assert_eq!(wang.values.get("cf_wechat"), Some(&Value::Text("wx_wang".into())));
+        assert_eq!(wang.values.get("leadsource"), Some(&Value::Text("微信".into())));
+        store.close().await;
+        db.cleanup().await;
+    }
+}
