@@ -130,12 +130,9 @@ pub async fn undo(store: &Store, actor: &Actor, job_id: i64) -> Result<ImportJob
     imports::get_job(store, actor, job_id).await
 }
 
-/// Options as the API takes them (JSON), turned into import options.
-pub fn options_from_json(
-    module: &str,
-    v: &Map<String, Json>,
-    default_owner: Option<i64>,
-) -> Result<(ImportOptions, EncodingChoice), String> {
+/// Options as the API takes them (JSON), turned into import options. An owner name that
+/// is nobody fails its row unless `default_owner` names someone.
+pub fn options_from_json(module: &str, v: &Map<String, Json>) -> Result<(ImportOptions, EncodingChoice), String> {
     let text = |k: &str| v.get(k).and_then(Json::as_str);
     let mapping = match v.get("mapping") {
         None | Some(Json::Null) => None,
@@ -172,7 +169,7 @@ pub fn options_from_json(
         match_fields,
         on_duplicate,
         dry_run: v.get("dry_run").and_then(Json::as_bool).unwrap_or(false),
-        default_owner: v.get("default_owner").and_then(Json::as_i64).or(default_owner),
+        default_owner: v.get("default_owner").and_then(Json::as_i64),
         date_order,
         batch: 500,
     };

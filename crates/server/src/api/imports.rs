@@ -88,8 +88,7 @@ pub async fn start(
             zh: format!("没有模块“{module}”"),
         }));
     }
-    let (opts, encoding) =
-        sable_import::jobs::options_from_json(&module, &options, actor.user_ref()).map_err(|e| cleanup(bad(e)))?;
+    let (opts, encoding) = sable_import::jobs::options_from_json(&module, &options).map_err(|e| cleanup(bad(e)))?;
     let id = sable_import::jobs::start(
         state.store.clone(),
         actor,

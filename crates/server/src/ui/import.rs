@@ -379,7 +379,7 @@ pub async fn run(State(state): State<AppState>, user: UiUser, body: Bytes) -> Re
         json!(form_value(&form, "encoding").unwrap_or("auto")),
     );
     options.insert("token".into(), json!(token));
-    let (opts, encoding) = match sable_import::jobs::options_from_json(&module, &options, user.actor.user_ref()) {
+    let (opts, encoding) = match sable_import::jobs::options_from_json(&module, &options) {
         Ok(x) => x,
         Err(e) => {
             return upload_page(
@@ -547,7 +547,7 @@ pub async fn again(State(state): State<AppState>, user: UiUser, Path(id): Path<S
         return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
     };
     options.insert("dry_run".into(), json!(false));
-    let (opts, encoding) = match sable_import::jobs::options_from_json(&job.module, &options, user.actor.user_ref()) {
+    let (opts, encoding) = match sable_import::jobs::options_from_json(&job.module, &options) {
         Ok(x) => x,
         Err(_) => return error_page(user.lang, StatusCode::BAD_REQUEST, "error_server"),
     };
