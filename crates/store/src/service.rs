@@ -399,7 +399,7 @@ impl<'a> RecordService<'a> {
             && expected != current.version
         {
             drop(w);
-            return Err(self.stale(&m, id, expected, current.version).await);
+            return Err(self.stale(id, expected, current.version).await);
         }
         let mut changed: Vec<(&FieldDef, Value)> = Vec::new();
         for f in &m.fields {
@@ -456,7 +456,7 @@ impl<'a> RecordService<'a> {
             .bind(current.version);
         if w.tx.execute(&q).await? != 1 {
             drop(w);
-            return Err(self.stale(&m, id, current.version, current.version + 1).await);
+            return Err(self.stale(id, current.version, current.version + 1).await);
         }
         let owner = match merged.get("assigned_user_id") {
             Some(Value::Id(o)) => Some(*o),
@@ -628,7 +628,7 @@ impl<'a> RecordService<'a> {
         Ok(current)
     }
 
-    async fn stale(&self, m: &ModuleDef, id: i64, expected: i64, current_version: i64) -> StoreError {
+    async fn stale(&self, id: i64, expected: i64, current_version: i64) -> StoreError {
         let history = read::history(self.store.db(), id, Some(expected))
             .await
             .unwrap_or_default();
@@ -648,7 +648,6 @@ impl<'a> RecordService<'a> {
                 }
             }
         }
-        let _ = m;
         StoreError::Conflict(Conflict::StaleVersion {
             current_version,
             changes,
