@@ -53,7 +53,8 @@ pub struct ImportOptions {
     /// Owner for rows whose owner cell is empty or names nobody.
     pub default_owner: Option<i64>,
     pub date_order: DateOrder,
-    /// Rows per transaction.
+    /// Rows per transaction, at most 1000; 0 (the `Default`) means 1000, which imports
+    /// faster than 500 (`sable bench --import`, docs/performance.md).
     pub batch: usize,
 }
 
@@ -214,8 +215,32 @@ fn record_key(module: &ModuleDef, fields: &[String], r: &sable_store::Record) ->
 pub async fn run_import(
     store: &Store,
     actor: &Actor,
+    table: Table,
+    opts: &ImportOptions,
+    progress: impl FnMut(u64),
+) -> Result<ImportReport, ImportError> {
+    import_table(store, actor, table, opts, true, progress).await
+}
+
+/// [`run_import`] without the undo journal (`report.journal` stays empty), for bulk loads
+/// that will not be undone: the journal keeps an entry for every created record, about
+/// 100 bytes each, so ≈ 100 MB for a million rows.
+pub async fn run_import_without_journal(
+    store: &Store,
+    actor: &Actor,
+    table: Table,
+    opts: &ImportOptions,
+    progress: impl FnMut(u64),
+) -> Result<ImportReport, ImportError> {
+    import_table(store, actor, table, opts, false, progress).await
+}
+
+async fn import_table(
+    store: &Store,
+    actor: &Actor,
     mut table: Table,
     opts: &ImportOptions,
+    keep_journal: bool,
     mut progress: impl FnMut(u64),
 ) -> Result<ImportReport, ImportError> {
     let registry = store.registry().await.map_err(StoreError::from)?;
@@ -249,7 +274,7 @@ pub async fn run_import(
     let mut references: HashMap<(String, String), Result<i64, String>> = HashMap::new();
     // Keys seen earlier in this file → the record they created (None in a dry run).
     let mut seen: HashMap<String, Option<i64>> = HashMap::new();
-    let batch_size = opts.batch.clamp(1, 1000);
+    let batch_size = if opts.batch == 0 { 1000 } else { opts.batch.min(1000) };
     let mut done = 0u64;
     let mut later: Vec<(i64, u64, String, String)> = Vec::new();
     let mut rows = table.rows();
@@ -335,6 +360,9 @@ pub async fn run_import(
             break;
         }
         later.extend(import_batch(store, actor, &module, opts, pending, &mut seen, &mut report).await?);
+        if !keep_journal {
+            report.journal.clear();
+        }
         progress(done);
     }
     // References to rows that came later in the file.

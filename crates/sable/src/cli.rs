@@ -214,6 +214,10 @@ pub struct BenchArgs {
     /// Benchmark this (empty) database instead of a fresh SQLite file in a temporary folder.
     #[arg(long)]
     pub on: Option<String>,
+    /// Measure an import instead: write a CSV of --leads rows (1% duplicates) and import it
+    /// with duplicates matched on e-mail, --batch rows per transaction.
+    #[arg(long)]
+    pub import: bool,
 }
 
 /// `sable config …`

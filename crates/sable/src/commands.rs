@@ -322,7 +322,18 @@ async fn bench(args: &crate::cli::BenchArgs) -> anyhow::Result<ExitCode> {
         batch: args.batch.max(1),
         samples: args.samples.max(1),
     };
-    let report = crate::bench::run_bench(&store, &opts).await;
+    let report = if args.import {
+        let import = crate::bench_import::ImportBenchOptions {
+            leads: args.leads,
+            batch: args.batch.max(1),
+            keep_file: args.keep,
+        };
+        crate::bench_import::run_import_bench(&store, &dir, &import)
+            .await
+            .map(|r| r.to_string())
+    } else {
+        crate::bench::run_bench(&store, &opts).await.map(|r| r.to_string())
+    };
     store.close().await;
     if args.on.is_none() {
         if args.keep {
