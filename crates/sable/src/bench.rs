@@ -348,7 +348,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// `1234567.8` → `1,234,568`.
-fn thousands(x: f64) -> String {
+/// `1234567.0` → `1,234,567` for the printed figures.
+pub(crate) fn thousands(x: f64) -> String {
     let digits = format!("{:.0}", x.max(0.0));
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -9,6 +9,7 @@
 //! duplicates (matched on e-mail). The file is written and read as a stream: neither the
 //! generator nor the import holds the rows, so memory should not grow with the file.
 
+use crate::bench::thousands;
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
@@ -336,19 +337,6 @@ fn proc_status_mb(key: &str) -> Option<f64> {
 
 fn mb(value: Option<f64>) -> String {
     value.map_or_else(|| "unknown".to_string(), |v| format!("{v:.1} MB"))
-}
-
-/// `1234567.8` → `1,234,568`.
-fn thousands(x: f64) -> String {
-    let digits = format!("{:.0}", x.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl fmt::Display for ImportBenchReport {
