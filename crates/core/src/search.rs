@@ -13,20 +13,27 @@ fn is_cjk(c: char) -> bool {
 pub const MAX_INDEXED_CHARS: usize = 8_192;
 
 /// The index-side token string for a record's searchable text.
+///
+/// Tokens stay in text order (a CJK run as its overlapping pairs, one after the other), so
+/// a 3+ character fragment can be asked for as a phrase of adjacent pairs; the single
+/// characters of longer runs follow at the end, for one-character queries.
 pub fn index_tokens(text: &str) -> String {
     let text: String = text.chars().take(MAX_INDEXED_CHARS).collect();
     let mut out = Vec::new();
+    let mut singles = Vec::new();
     for piece in split(&text) {
         match piece {
+            Piece::Cjk(run) if run.len() == 1 => out.push(run[0].to_string()),
             Piece::Cjk(run) => {
-                out.extend(run.iter().map(|c| c.to_string()));
                 out.extend(run.windows(2).map(|w| w.iter().collect::<String>()));
+                singles.extend(run.iter().map(|c| c.to_string()));
             }
             Piece::Word(w) => out.push(w),
         }
     }
-    out.sort();
-    out.dedup();
+    singles.sort();
+    singles.dedup();
+    out.extend(singles);
     out.join(" ")
 }
 
@@ -35,7 +42,7 @@ pub fn index_tokens(text: &str) -> String {
 pub enum Term {
     /// A token that must be present exactly (a CJK character or pair).
     Exact(String),
-    /// A sequence of CJK pairs that must all be present (a 3+ character fragment).
+    /// A sequence of CJK pairs that must stand next to each other (a 3+ character fragment).
     Phrase(Vec<String>),
     /// A Latin word matched by prefix.
     Prefix(String),
@@ -109,6 +116,17 @@ mod tests {
         );
         assert_eq!(query_terms("Ali"), vec![Term::Prefix("ali".into())]);
         assert!(query_terms("  -- ").is_empty());
+    }
+
+    #[test]
+    fn index_keeps_pairs_in_text_order() {
+        let t = index_tokens("北京 南京市");
+        let tokens: Vec<&str> = t.split(' ').collect();
+        let pos = |tok: &str| tokens.iter().position(|x| *x == tok);
+        // 京市 follows 南京, not 北京: a phrase 北京 京市 must not match this text.
+        assert_eq!(pos("京市"), pos("南京").map(|p| p + 1));
+        assert_ne!(pos("京市"), pos("北京").map(|p| p + 1));
+        assert!(tokens.contains(&"市"), "single characters are indexed: {t}");
     }
 
     #[test]

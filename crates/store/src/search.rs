@@ -59,7 +59,8 @@ fn fts5_expression(terms: &[Term]) -> String {
         .iter()
         .map(|t| match t {
             Term::Exact(s) => quote(s),
-            Term::Phrase(parts) => parts.iter().map(|p| quote(p)).collect::<Vec<_>>().join(" AND "),
+            // One quoted string is an FTS5 phrase: its tokens must be adjacent and in order.
+            Term::Phrase(parts) => quote(&parts.join(" ")),
             Term::Prefix(w) => format!("{}*", quote(w)),
         })
         .collect::<Vec<_>>()
@@ -72,7 +73,7 @@ fn tsquery_expression(terms: &[Term]) -> String {
         .iter()
         .map(|t| match t {
             Term::Exact(s) => quote(s),
-            Term::Phrase(parts) => parts.iter().map(|p| quote(p)).collect::<Vec<_>>().join(" & "),
+            Term::Phrase(parts) => format!("({})", parts.iter().map(|p| quote(p)).collect::<Vec<_>>().join(" <-> ")),
             Term::Prefix(w) => format!("{}:*", quote(w)),
         })
         .collect::<Vec<_>>()
@@ -142,7 +143,7 @@ mod tests {
     #[test]
     fn expressions_quote_terms() {
         let t = query_terms("北京市 ali");
-        assert_eq!(fts5_expression(&t), "\"北京\" AND \"京市\" AND \"ali\"*");
-        assert_eq!(tsquery_expression(&t), "'北京' & '京市' & 'ali':*");
+        assert_eq!(fts5_expression(&t), "\"北京 京市\" AND \"ali\"*");
+        assert_eq!(tsquery_expression(&t), "('北京' <-> '京市') & 'ali':*");
     }
 }

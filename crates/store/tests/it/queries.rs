@@ -154,6 +154,18 @@ async fn filters_sorts_pages_and_search() {
             "北方京东 must not match 北京"
         );
         assert_eq!(svc.search("张伟", 10).await.unwrap().len(), 1);
+        // 3+ characters: the pairs must stand next to each other, in order
+        assert_eq!(svc.search("朝阳科技", 10).await.unwrap()[0].id, ids[0]);
+        let apart = svc
+            .create(
+                "Leads",
+                &obj(json!({"lastname": "赵", "company": "北京 南京市", "assigned_user_id": owner.id})),
+            )
+            .await
+            .unwrap();
+        let hits: Vec<i64> = svc.search("北京市", 10).await.unwrap().iter().map(|h| h.id).collect();
+        assert!(hits.is_empty(), "北京 and 南京市 apart must not match 北京市: {hits:?}");
+        assert_eq!(svc.search("南京市", 10).await.unwrap()[0].id, apart.id);
         assert_eq!(svc.search("acm", 10).await.unwrap()[0].id, ids[3]);
         assert_eq!(svc.search("13800138000", 10).await.unwrap()[0].id, ids[0]);
         assert!(svc.search("\"; DROP TABLE records; --", 10).await.unwrap().is_empty());
