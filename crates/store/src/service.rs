@@ -382,6 +382,23 @@ impl<'a> RecordService<'a> {
         Ok(outcomes)
     }
 
+    /// Replaces every editable field: those not in `input` are cleared, so a mandatory
+    /// field left out is an error (vtiger's `update`, against `revise`'s partial change).
+    pub async fn replace(
+        &self,
+        module: &str,
+        id: i64,
+        expected_version: Option<i64>,
+        input: &Map<String, Json>,
+    ) -> StoreResult<Record> {
+        let (_, m) = self.entity_module(module).await?;
+        let mut full = input.clone();
+        for f in m.fields.iter().filter(|f| !f.readonly) {
+            full.entry(f.name.clone()).or_insert(Json::Null);
+        }
+        self.update(module, id, expected_version, &full).await
+    }
+
     /// Changes some fields. `expected_version`, when given, must be the current version.
     #[tracing::instrument(skip_all, fields(actor = self.actor.user_id, module, record_id = id))]
     pub async fn update(

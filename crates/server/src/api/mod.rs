@@ -27,7 +27,10 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/records/{module}/query", post(records::query))
         .route(
             "/records/{module}/{id}",
-            get(records::show).patch(records::update).delete(records::delete),
+            get(records::show)
+                .patch(records::update)
+                .put(records::replace)
+                .delete(records::delete),
         )
         .route("/records/{module}/{id}/restore", post(records::restore))
         .route("/records/{module}/{id}/purge", post(records::purge))

@@ -112,6 +112,24 @@ pub async fn update(
     Ok(Json(render(&state, &module, &record).await?))
 }
 
+/// `PUT /records/{module}/{id}` with `{"version","fields"}`: a full update; fields left
+/// out are cleared.
+pub async fn replace(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((module, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let record = state
+        .store
+        .records(&actor)
+        .replace(&module, id, Some(body.version), &body.fields)
+        .await?;
+    state.metrics.record_written(&module, "update");
+    Ok(Json(render(&state, &module, &record).await?))
+}
+
 /// `DELETE /records/{module}/{id}`: to the recycle bin.
 pub async fn delete(
     State(state): State<AppState>,

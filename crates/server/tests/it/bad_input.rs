@@ -131,6 +131,11 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
             app.admin("PUT", &format!("/api/v1/records/Leads/{id}"), Some(json!({})))
                 .await
                 .0,
+            StatusCode::BAD_REQUEST,
+            "PUT needs a version and fields"
+        );
+        assert_eq!(
+            app.admin("PATCH", "/api/v1/records/Leads", Some(json!({}))).await.0,
             StatusCode::METHOD_NOT_ALLOWED
         );
         // PATCH needs a version; a deleted record cannot be edited

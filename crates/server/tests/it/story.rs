@@ -147,8 +147,29 @@ async fn story() {
         let (_, found) = app.call("GET", "/api/v1/search?q=%E6%B5%A6%E4%B8%9C", t, None).await; // 浦东
         assert_eq!(found["results"][0]["id"], lead_id);
 
-        // delete and restore; the recycle bin lists it meanwhile
+        // a full update (PUT) clears what it leaves out; a mandatory field left out is a 422
         let cpath = format!("/api/v1/records/Contacts/{con_id}");
+        let owner = con["fields"]["assigned_user_id"].clone();
+        let (s, e) = app
+            .call(
+                "PUT",
+                &cpath,
+                t,
+                Some(json!({"version": 1, "fields": {"firstname": "娜", "assigned_user_id": owner}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert!(e["error"]["fields"]["lastname"].is_string(), "{e}");
+        let (s, replaced) = app
+            .call("PUT", &cpath, t, Some(json!({"version": 1, "fields": {"lastname": "李", "firstname": "娜", "assigned_user_id": owner, "email": "na.li@example.cn"}})))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{replaced}");
+        assert_eq!(replaced["version"], 2);
+        assert_eq!(replaced["fields"]["email"], "na.li@example.cn");
+        assert!(replaced["fields"]["mobile"].is_null(), "{replaced}");
+        assert!(replaced["fields"]["account_id"].is_null(), "{replaced}");
+
+        // delete and restore; the recycle bin lists it meanwhile
         assert_eq!(app.call("DELETE", &cpath, t, None).await.0, StatusCode::NO_CONTENT);
         assert_eq!(app.call("GET", &cpath, t, None).await.0, StatusCode::NOT_FOUND);
         let (_, bin) = app
