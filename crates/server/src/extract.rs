@@ -10,6 +10,26 @@ use serde::de::DeserializeOwned;
 use crate::AppState;
 use crate::error::AppError;
 
+/// A query string of the expected shape: 400 with a JSON error saying what is wrong.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| {
+                let reason = e.body_text();
+                AppError::bad_request(
+                    "bad_query",
+                    format!("the query string is not valid for this endpoint: {reason}"),
+                    format!("查询参数不符合要求：{reason}"),
+                )
+            })
+    }
+}
+
 /// A JSON body: 415 without a JSON content type, 413 when too large, 400 with the
 /// position of the problem when malformed or of the wrong shape.
 pub struct ApiJson<T>(pub T);

@@ -1,13 +1,13 @@
 //! Global search across modules.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::extract::ApiUser;
+use crate::extract::{ApiQuery, ApiUser};
 
 #[derive(Deserialize)]
 pub struct SearchParams {
@@ -19,7 +19,7 @@ pub struct SearchParams {
 pub async fn search(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
-    Query(p): Query<SearchParams>,
+    ApiQuery(p): ApiQuery<SearchParams>,
 ) -> AppResult<Json<Value>> {
     let q = p.q.unwrap_or_default();
     if q.chars().count() > 200 {

@@ -127,6 +127,21 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
             (s, e["error"]["code"].as_str()),
             (StatusCode::NOT_FOUND, Some("no_route"))
         );
+        // a malformed or oversized search query is a JSON error, not plain text
+        for q in ["q=x&limit=abc", "q=x&limit=-1"] {
+            let (s, e) = app.admin("GET", &format!("/api/v1/search?{q}"), None).await;
+            assert_eq!(
+                (s, e["error"]["code"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("bad_query")),
+                "{q}"
+            );
+        }
+        let long = "%E5%8C%97".repeat(201); // 北 × 201
+        let (s, e) = app.admin("GET", &format!("/api/v1/search?q={long}"), None).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("query_too_long"))
+        );
         assert_eq!(
             app.admin("PUT", &format!("/api/v1/records/Leads/{id}"), Some(json!({})))
                 .await
