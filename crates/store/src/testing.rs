@@ -30,6 +30,13 @@ pub fn require_all() -> bool {
     std::env::var("SABLE_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1" || v == "true")
 }
 
+/// Says on the terminal that a test part was skipped. Written to the process's stderr
+/// directly, because the test harness swallows `eprintln!` of tests that pass.
+pub fn announce_skip(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
+}
+
 /// A fresh SQLite file in a temporary folder.
 pub fn sqlite_db() -> TestDb {
     let dir = std::env::temp_dir().join(format!("sable-test-{}", unique_suffix()));
@@ -52,7 +59,7 @@ pub async fn postgres_db() -> Option<TestDb> {
                 "SABLE_TEST_REQUIRE_ALL=1 but SABLE_TEST_POSTGRES_URL is not set: the PostgreSQL half of this test cannot run"
             );
         }
-        eprintln!("SKIPPED on PostgreSQL: set SABLE_TEST_POSTGRES_URL to run this test there too");
+        announce_skip("SKIPPED on PostgreSQL: set SABLE_TEST_POSTGRES_URL to run this test there too");
         return None;
     };
     let name = format!("sable_t_{}", unique_suffix());

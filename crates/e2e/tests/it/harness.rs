@@ -38,7 +38,7 @@ pub fn browser_available() -> bool {
             missing.join(" and ")
         );
     }
-    eprintln!("SKIPPED browser tests: install chromium and chromium-driver");
+    sable_store::testing::announce_skip("SKIPPED browser tests: install chromium and chromium-driver");
     false
 }
 

@@ -104,6 +104,6 @@ pub fn shared_data() -> Option<PathBuf> {
     if std::env::var("SABLE_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
         panic!("SABLE_TEST_REQUIRE_ALL=1 but {message}");
     }
-    println!("SKIPPED shared-data tests: {message}");
+    sable_store::testing::announce_skip(&format!("SKIPPED shared-data tests: {message}"));
     None
 }
