@@ -309,6 +309,7 @@ fn id_field() -> FieldDef {
         help: None,
         custom: false,
         sequence: 0,
+        number_prefix: None,
     }
 }
 

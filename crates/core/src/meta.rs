@@ -266,6 +266,9 @@ pub struct FieldDef {
     /// Position inside its block.
     #[serde(default)]
     pub sequence: u32,
+    /// Prefix of a custom auto-number field's values (`T-` gives `T-1`, `T-2` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_prefix: Option<String>,
 }
 
 impl FieldDef {

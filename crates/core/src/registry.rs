@@ -52,6 +52,9 @@ pub struct NewField {
     pub searchable: bool,
     #[serde(default)]
     pub help: Option<Labels>,
+    /// Prefix of an auto-number field's values.
+    #[serde(default)]
+    pub prefix: Option<String>,
 }
 
 /// One value of a custom picklist: `"Gold"` or `{"value":"Gold","labels":{…}}`.
@@ -241,9 +244,8 @@ impl Registry {
         if m.field(&new.name).is_some() {
             return Err(MetaError::DuplicateField(new.name.clone()));
         }
-        let field_type = FieldType::parse(&new.field_type)
-            .filter(|t| !matches!(t, FieldType::AutoNumber | FieldType::Owner))
-            .ok_or_else(|| MetaError::BadCustomType(new.field_type.clone()))?;
+        let field_type =
+            FieldType::parse(&new.field_type).ok_or_else(|| MetaError::BadCustomType(new.field_type.clone()))?;
         if new.label.en.trim().is_empty() || new.label.zh.trim().is_empty() {
             return Err(MetaError::Invalid(
                 "a custom field needs a label in both en and zh-CN".into(),
@@ -313,7 +315,7 @@ impl Registry {
             .max()
             .unwrap_or(0)
             + 1;
-        let field = FieldDef {
+        let mut field = FieldDef {
             name: new.name.clone(),
             field_type,
             labels: new.label.clone(),
@@ -335,7 +337,22 @@ impl Registry {
             help: new.help.clone(),
             custom: true,
             sequence,
+            number_prefix: None,
         };
+        // An auto-number is written by the system, once, when the record is created.
+        if field_type == FieldType::AutoNumber {
+            let prefix = new.prefix.clone().unwrap_or_default();
+            if prefix.chars().count() > 20 || prefix.chars().any(char::is_control) {
+                return Err(MetaError::Invalid(
+                    "an auto-number prefix has at most 20 printable characters".into(),
+                ));
+            }
+            field.readonly = true;
+            field.mandatory = false;
+            field.unique = true;
+            field.default = None;
+            field.number_prefix = Some(prefix);
+        }
         Ok((field, picklist))
     }
 
@@ -392,6 +409,7 @@ fn system_field(name: &str, field_type: FieldType, en: &str, zh: &str, block: &s
         help: None,
         custom: false,
         sequence,
+        number_prefix: None,
     }
 }
 
@@ -545,6 +563,7 @@ mod tests {
             scale: None,
             searchable: false,
             help: None,
+            prefix: None,
         };
         assert!(r.plan_custom_field("Leads", &new).is_ok());
         for bad in [

@@ -77,6 +77,7 @@ pub async fn create_fields_for_unmapped(
             scale: None,
             searchable: false,
             help: None,
+            prefix: None,
         };
         sable_store::meta_store::add_custom_field(store, actor, module, &new).await?;
         file.columns.insert(header.to_string(), name.clone());

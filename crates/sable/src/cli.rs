@@ -168,7 +168,7 @@ pub enum FieldCommand {
         #[arg(long)]
         name: String,
         /// text, textarea, integer, decimal, currency, percent, date, datetime, time, boolean,
-        /// email, phone, url, picklist, multipicklist, reference, tags
+        /// email, phone, url, picklist, multipicklist, reference, owner, auto_number, tags
         #[arg(long = "type")]
         field_type: String,
         /// English label
@@ -193,6 +193,9 @@ pub enum FieldCommand {
         /// Block to show it in (default: the module's first)
         #[arg(long)]
         block: Option<String>,
+        /// Prefix of an auto_number field's values, e.g. `SN-`
+        #[arg(long)]
+        prefix: Option<String>,
     },
 }
 

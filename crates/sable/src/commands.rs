@@ -150,6 +150,7 @@ pub async fn run(settings: &Settings, command: Command) -> anyhow::Result<ExitCo
             unique,
             searchable,
             block,
+            prefix,
         }) => {
             let new = NewField {
                 name,
@@ -165,6 +166,7 @@ pub async fn run(settings: &Settings, command: Command) -> anyhow::Result<ExitCo
                 scale: None,
                 searchable,
                 help: None,
+                prefix,
             };
             let field = sable_store::meta_store::add_custom_field(&store, &system, &module, &new)
                 .await

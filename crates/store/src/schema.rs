@@ -55,6 +55,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261203170000_create_import_jobs.sql"),
         postgres: include_str!("../migrations/postgres/20261203170000_create_import_jobs.sql"),
     },
+    Migration {
+        version: "20261204050000_create_field_counters",
+        sqlite: include_str!("../migrations/sqlite/20261204050000_create_field_counters.sql"),
+        postgres: include_str!("../migrations/postgres/20261204050000_create_field_counters.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.

@@ -211,7 +211,13 @@ impl<'a> RecordService<'a> {
 
     /// A record's history (the actor must be able to see the record).
     pub async fn history(&self, module: &str, id: i64) -> StoreResult<Vec<HistoryEntry>> {
-        self.get_including_deleted(module, id).await?;
+        match self.get_including_deleted(module, id).await {
+            Ok(_) => {}
+            // A purged record keeps its history, for administrators to read.
+            Err(StoreError::NotFound { .. })
+                if self.actor.is_admin && self.module_of(id).await?.as_deref() == Some(module) => {}
+            Err(e) => return Err(e),
+        }
         Ok(read::history(self.store.db(), id, None).await?)
     }
 
@@ -332,6 +338,15 @@ impl<'a> RecordService<'a> {
             } else {
                 reserve_numbers(&mut w.tx, &m.name, count).await?
             };
+            let mut custom_numbers = Vec::new();
+            for f in m
+                .fields
+                .iter()
+                .filter(|f| f.custom && f.field_type == FieldType::AutoNumber)
+            {
+                let first = reserve_field_numbers(&mut w.tx, &m.name, &f.name, count).await?;
+                custom_numbers.push((f, first));
+            }
             let ts = jiff::Timestamp::from_millisecond(now).map_err(|e| anyhow::anyhow!(e))?;
             let mut rows = Vec::with_capacity(ready.len());
             for (n, (slot, mut values)) in ready.into_iter().enumerate() {
@@ -339,6 +354,11 @@ impl<'a> RecordService<'a> {
                 if !m.number_field.is_empty() && !values.contains_key(&m.number_field) {
                     let number = format!("{}{}", m.number_prefix, first_number + n as i64);
                     values.insert(m.number_field.clone(), Value::Text(number));
+                }
+                for (f, first) in &custom_numbers {
+                    let prefix = f.number_prefix.as_deref().unwrap_or_default();
+                    let number = format!("{prefix}{}", first + n as i64);
+                    values.entry(f.name.clone()).or_insert(Value::Text(number));
                 }
                 let created = values.get("createdtime").cloned().unwrap_or(Value::DateTime(ts));
                 values.insert("createdtime".into(), created);
@@ -704,6 +724,33 @@ async fn reserve_numbers(tx: &mut Tx, module: &str, count: i64) -> anyhow::Resul
         .bind(now)
         .push(" WHERE module = ")
         .bind(module)
+        .push(" RETURNING next_number");
+    Ok(tx.fetch_one(&q).await?.int("next_number")? - count)
+}
+
+/// Reserves `count` numbers of a custom auto-number field; returns the first.
+async fn reserve_field_numbers(tx: &mut Tx, module: &str, field: &str, count: i64) -> anyhow::Result<i64> {
+    let now = now_ms();
+    let mut q = tx.sql();
+    q.push("INSERT INTO field_counters (module, field, next_number, created_at, updated_at) VALUES (")
+        .bind(module)
+        .push(", ")
+        .bind(field)
+        .push(", 1, ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") ON CONFLICT (module, field) DO NOTHING");
+    tx.execute(&q).await?;
+    let mut q = tx.sql();
+    q.push("UPDATE field_counters SET next_number = next_number + ")
+        .bind(count)
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE module = ")
+        .bind(module)
+        .push(" AND field = ")
+        .bind(field)
         .push(" RETURNING next_number");
     Ok(tx.fetch_one(&q).await?.int("next_number")? - count)
 }

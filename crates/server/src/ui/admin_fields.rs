@@ -154,11 +154,7 @@ async fn fields_page(
                 label: b.labels.get(user.lang).into(),
             })
             .collect(),
-        types: FieldType::ALL
-            .iter()
-            .filter(|t| !matches!(t, FieldType::AutoNumber | FieldType::Owner))
-            .map(|t| t.as_str())
-            .collect(),
+        types: FieldType::ALL.iter().map(|t| t.as_str()).collect(),
         form,
         error: error.clone(),
     };
@@ -231,6 +227,7 @@ pub async fn add(State(state): State<AppState>, user: UiUser, Path(module): Path
         scale: None,
         searchable: form_value(&form, "searchable").is_some(),
         help: None,
+        prefix: Some(text("prefix")).filter(|_| text("type") == "auto_number"),
     };
     match sable_store::meta_store::add_custom_field(&state.store, &user.actor, &module, &new).await {
         Ok(_) => see_other(&format!("/admin/fields?module={module}&flash=field_added")),

@@ -118,3 +118,93 @@ async fn bad_custom_fields_are_refused_without_changes() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn owner_and_auto_number_custom_fields() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin();
+        let field = |v: serde_json::Value| serde_json::from_value::<NewField>(v).unwrap();
+        add_custom_field(
+            &store,
+            &actor,
+            "Accounts",
+            &field(
+                json!({"name": "cf_support_rep", "type": "owner", "label": {"en": "Support Rep", "zh-CN": "客服代表"}}),
+            ),
+        )
+        .await
+        .unwrap();
+        let serial = add_custom_field(&store, &actor, "Accounts", &field(json!({"name": "cf_serial", "type": "auto_number", "label": {"en": "Serial", "zh-CN": "序列号"}, "prefix": "KH-"})))
+            .await
+            .unwrap();
+        assert!(serial.readonly && serial.unique, "{serial:?}");
+        let bad_prefix = field(
+            json!({"name": "cf_bad", "type": "auto_number", "label": {"en": "B", "zh-CN": "B"}, "prefix": "x".repeat(21)}),
+        );
+        assert!(add_custom_field(&store, &actor, "Accounts", &bad_prefix).await.is_err());
+
+        sable_store::users::ensure_admin(&store, Some("password1"))
+            .await
+            .unwrap();
+        let me = sable_store::users::find_user(&store, "admin").await.unwrap().unwrap();
+        let svc = store.records(&actor);
+        let a = svc
+            .create(
+                "Accounts",
+                &obj(json!({"accountname": "甲公司", "assigned_user_id": me.id, "cf_support_rep": me.id})),
+            )
+            .await
+            .unwrap();
+        let b = svc
+            .create(
+                "Accounts",
+                &obj(json!({"accountname": "乙公司", "assigned_user_id": me.id})),
+            )
+            .await
+            .unwrap();
+        let accounts = store.registry().await.unwrap().module("Accounts").unwrap().clone();
+        let text = |r: &sable_store::Record, f: &str| r.to_json(&accounts)["fields"][f].clone();
+        assert_eq!(text(&a, "cf_serial"), json!("KH-1"), "{}", db.backend);
+        assert_eq!(text(&b, "cf_serial"), json!("KH-2"));
+        assert_eq!(text(&a, "cf_support_rep"), json!(me.id));
+        // the number is the system's to give; an owner must be an active user
+        let typed = svc
+            .create(
+                "Accounts",
+                &obj(json!({"accountname": "丙", "assigned_user_id": me.id, "cf_serial": "KH-9"})),
+            )
+            .await;
+        assert!(typed.is_err());
+        let nobody = svc
+            .create(
+                "Accounts",
+                &obj(json!({"accountname": "丁", "assigned_user_id": me.id, "cf_support_rep": 999_999})),
+            )
+            .await;
+        assert!(
+            matches!(nobody, Err(sable_store::StoreError::Invalid(ref e)) if e.0.contains_key("cf_support_rep")),
+            "{nobody:?}"
+        );
+        // the counter survives a restart and filters find the numbers
+        store.close().await;
+        let store = Store::open(&db.url).await.unwrap();
+        let svc = store.records(&actor);
+        let c = svc
+            .create(
+                "Accounts",
+                &obj(json!({"accountname": "戊公司", "assigned_user_id": me.id})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(text(&c, "cf_serial"), json!("KH-3"));
+        let query = Query {
+            filter: Filter::from_json(&json!({"field": "cf_serial", "op": "eq", "value": "KH-2"})).unwrap(),
+            ..Query::default()
+        };
+        let page = svc.query("Accounts", &query).await.unwrap();
+        assert_eq!(page.items.iter().map(|r| r.id).collect::<Vec<_>>(), vec![b.id]);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
