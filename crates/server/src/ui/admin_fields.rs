@@ -73,7 +73,7 @@ struct PicklistPage {
 
 /// The add-field form's inputs, all present (templates treat a missing one as an error).
 fn blank_form() -> BTreeMap<String, String> {
-    ["name", "type", "label_en", "label_zh", "values"]
+    ["name", "type", "label_en", "label_zh", "values", "prefix"]
         .iter()
         .map(|k| (k.to_string(), String::new()))
         .collect()
@@ -232,7 +232,7 @@ pub async fn add(State(state): State<AppState>, user: UiUser, Path(module): Path
     match sable_store::meta_store::add_custom_field(&state.store, &user.actor, &module, &new).await {
         Ok(_) => see_other(&format!("/admin/fields?module={module}&flash=field_added")),
         Err(e) => {
-            let kept: BTreeMap<String, String> = ["name", "type", "label_en", "label_zh", "values"]
+            let kept: BTreeMap<String, String> = ["name", "type", "label_en", "label_zh", "values", "prefix"]
                 .iter()
                 .map(|k| (k.to_string(), text(k)))
                 .collect();

@@ -732,6 +732,30 @@ async fn admin_edits_fields_picklists_and_order() {
             )
             .await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // field types are named in the user's language; an auto-number field takes a prefix
+        let page = b.get(&app, "/admin/fields?module=Leads").await;
+        assert!(
+            page.body.contains(">自动编号<") && page.body.contains(">下拉列表<"),
+            "type names in Chinese"
+        );
+        let p = b
+            .post(
+                &app,
+                "/admin/fields/Leads",
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "cf_serial"),
+                    ("type", "auto_number"),
+                    ("label_en", "Serial"),
+                    ("label_zh", "序列号"),
+                    ("prefix", "XS-"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let described = app.store.registry().await.unwrap();
+        let serial = described.module("Leads").unwrap().field("cf_serial").unwrap();
+        assert_eq!(serial.number_prefix.as_deref(), Some("XS-"));
         // edit values of a built-in picklist: add one, relabel one
         let values = b.get(&app, "/admin/fields/Leads/leadsource/values").await;
         assert!(values.body.contains("Cold Call | Cold Call | 陌生电话"));
