@@ -582,9 +582,13 @@ pub async fn ensure_admin(store: &Store, password: Option<&str>) -> anyhow::Resu
         is_admin: true,
         ..NewUser::default()
     };
-    create_user(store, &Actor::unrestricted_for_system_jobs(), &new)
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the administrator: {e}"))?;
+    if let Err(e) = create_user(store, &Actor::unrestricted_for_system_jobs(), &new).await {
+        // Another node sharing the database may have created it a moment ago.
+        if list_users(store).await?.iter().any(|u| u.is_admin) {
+            return Ok(None);
+        }
+        anyhow::bail!("creating the administrator: {e}");
+    }
     Ok(generated.then_some(password))
 }
 

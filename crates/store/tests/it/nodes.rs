@@ -62,3 +62,26 @@ async fn two_nodes_share_records_and_metadata() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn two_nodes_starting_at_once_make_one_administrator() {
+    for db in all_backends().await {
+        let node_a = db.store().await;
+        let node_b = Store::open(&db.url).await.unwrap();
+        let (a, b) = tokio::join!(
+            sable_store::users::ensure_admin(&node_a, Some("password1")),
+            sable_store::users::ensure_admin(&node_b, Some("password1")),
+        );
+        assert!(a.is_ok() && b.is_ok(), "{}: {a:?} {b:?}", db.backend);
+        let admins = sable_store::users::list_users(&node_a)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.is_admin)
+            .count();
+        assert_eq!(admins, 1);
+        node_a.close().await;
+        node_b.close().await;
+        db.cleanup().await;
+    }
+}
