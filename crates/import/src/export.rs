@@ -103,7 +103,7 @@ async fn each_row(
         None => export_fields(&m),
     };
     let filter = selection.filter;
-    let headers: Vec<String> = fields.iter().map(|f| f.label(actor.lang).to_string()).collect();
+    let headers: Vec<String> = fields.iter().map(|f| f.label(actor.lang()).to_string()).collect();
     emit(headers.clone())?;
     let mut query = Query {
         filter,
@@ -126,7 +126,7 @@ async fn each_row(
                         f,
                         r.values.get(&f.name),
                         r.labels.get(&f.name).map(String::as_str),
-                        actor.lang,
+                        actor.lang(),
                     )
                 })
                 .collect();

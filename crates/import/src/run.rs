@@ -456,7 +456,7 @@ async fn import_batch(
             .iter()
             .enumerate()
             .filter_map(|(i, p)| {
-                let key = match_key(module, &opts.match_fields, &p.input, &actor.tz)?;
+                let key = match_key(module, &opts.match_fields, &p.input, actor.tz())?;
                 Some((
                     i,
                     key,

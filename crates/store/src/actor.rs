@@ -4,13 +4,16 @@ use jiff::tz::TimeZone;
 use sable_core::Lang;
 
 /// Who is acting, with what rights, in which language and time zone.
+///
+/// Only the store makes one (from a user who logged in, or the system's own), and no one
+/// can change one: code outside the store cannot promote itself to an administrator.
 #[derive(Clone, Debug)]
 pub struct Actor {
-    pub user_id: i64,
-    pub user_name: String,
-    pub is_admin: bool,
-    pub lang: Lang,
-    pub tz: TimeZone,
+    pub(crate) user_id: i64,
+    pub(crate) user_name: String,
+    pub(crate) is_admin: bool,
+    pub(crate) lang: Lang,
+    pub(crate) tz: TimeZone,
 }
 
 impl Actor {
@@ -24,6 +27,31 @@ impl Actor {
             lang: Lang::En,
             tz: TimeZone::UTC,
         }
+    }
+
+    /// The user's id (0 for the system).
+    pub fn user_id(&self) -> i64 {
+        self.user_id
+    }
+
+    /// The user's login name.
+    pub fn user_name(&self) -> &str {
+        &self.user_name
+    }
+
+    /// Whether the actor sees and may change everything.
+    pub fn is_admin(&self) -> bool {
+        self.is_admin
+    }
+
+    /// The actor's language.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The actor's time zone, for relative dates and date-times shown.
+    pub fn tz(&self) -> &TimeZone {
+        &self.tz
     }
 
     /// The actor's id for `created_user_id` / `modifiedby`, none for the system.

@@ -84,7 +84,7 @@ async fn chinese_organizations_and_leads_in_three_encodings() {
         let store = db.store().await;
         let actor = admin(&store).await.actor();
         let opts = || ImportOptions {
-            default_owner: Some(actor.user_id),
+            default_owner: Some(actor.user_id()),
             ..ImportOptions::default()
         };
         let r = import(
@@ -168,7 +168,7 @@ async fn chinese_organizations_and_leads_in_three_encodings() {
         let store = db.store().await;
         let actor = admin(&store).await.actor();
         let opts = ImportOptions {
-            default_owner: Some(actor.user_id),
+            default_owner: Some(actor.user_id()),
             ..ImportOptions::default()
         };
         let r = import(
@@ -239,7 +239,7 @@ async fn maven_pipeline_with_users_accounts_and_opportunities() {
         }
         assert_eq!(users::list_users(&store).await.unwrap().len(), 36);
         let opts = || ImportOptions {
-            default_owner: Some(admin.user_id),
+            default_owner: Some(admin.user_id()),
             ..ImportOptions::default()
         };
         let r = import(
@@ -305,7 +305,7 @@ async fn maven_pipeline_with_users_accounts_and_opportunities() {
         assert_eq!(won_total, 1_000_553_400, "won revenue 10,005,534.00 in cents");
         assert!(
             opps.iter()
-                .all(|o| o.values.get("assigned_user_id") != Some(&Value::Id(admin.user_id))),
+                .all(|o| o.values.get("assigned_user_id") != Some(&Value::Id(admin.user_id()))),
             "every deal belongs to its agent"
         );
         store.close().await;
@@ -326,7 +326,7 @@ async fn datablist_files_import_whole() {
         ("Contacts", "customers"),
     ] {
         let opts = ImportOptions {
-            default_owner: Some(actor.user_id),
+            default_owner: Some(actor.user_id()),
             ..ImportOptions::default()
         };
         let r = import(
@@ -365,7 +365,7 @@ async fn duplicates_update_or_merge_and_dry_runs_write_nothing() {
         };
         let base = ImportOptions {
             module: "Leads".into(),
-            default_owner: Some(actor.user_id),
+            default_owner: Some(actor.user_id()),
             match_fields: vec!["email".into(), "mobile".into()],
             batch: 2,
             ..ImportOptions::default()
@@ -526,7 +526,7 @@ async fn bad_rows_are_reported_with_lines_and_reasons() {
     assert_eq!(table.encoding, "GBK");
     let opts = ImportOptions {
         module: "Contacts".into(),
-        default_owner: Some(actor2.user_id),
+        default_owner: Some(actor2.user_id()),
         date_order: DateOrder::Ymd,
         batch: 100,
         ..ImportOptions::default()

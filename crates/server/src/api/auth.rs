@@ -53,12 +53,12 @@ pub async fn logout(
     ApiUser(actor): ApiUser,
     axum::Extension(token): axum::Extension<TokenText>,
 ) -> AppResult<StatusCode> {
-    users::revoke_token_text(&state.store, actor.user_id, &token.0).await?;
+    users::revoke_token_text(&state.store, actor.user_id(), &token.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /me`.
 pub async fn me(State(state): State<AppState>, ApiUser(actor): ApiUser) -> AppResult<Json<Value>> {
-    let user = users::get_user(&state.store, actor.user_id).await?;
+    let user = users::get_user(&state.store, actor.user_id()).await?;
     Ok(Json(json!({"user": user})))
 }

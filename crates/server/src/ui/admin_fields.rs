@@ -80,7 +80,7 @@ fn blank_form() -> BTreeMap<String, String> {
 }
 
 fn admin_only(user: &UiUser) -> Option<Response> {
-    (!user.actor.is_admin).then(|| error_page(user.lang, StatusCode::FORBIDDEN, "admin_only"))
+    (!user.actor.is_admin()).then(|| error_page(user.lang, StatusCode::FORBIDDEN, "admin_only"))
 }
 
 fn failure(user: &UiUser, detail: String) -> String {

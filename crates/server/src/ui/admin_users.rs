@@ -92,7 +92,7 @@ async fn page(
             name: u.display_name(),
             is_admin: u.is_admin,
             active: u.is_active(),
-            is_self: u.id == user.actor.user_id,
+            is_self: u.id == user.actor.user_id(),
             user_name: u.user_name,
             language: u.language,
             time_zone: u.time_zone,
@@ -120,7 +120,7 @@ async fn page(
 }
 
 fn admin_only(user: &UiUser) -> Option<Response> {
-    (!user.actor.is_admin).then(|| error_page(user.lang, StatusCode::FORBIDDEN, "admin_only"))
+    (!user.actor.is_admin()).then(|| error_page(user.lang, StatusCode::FORBIDDEN, "admin_only"))
 }
 
 fn failure(user: &UiUser, e: &sable_store::StoreError) -> String {

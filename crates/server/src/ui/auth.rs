@@ -134,7 +134,7 @@ pub async fn set_language(State(state): State<AppState>, user: UiUser, headers: 
     let Some(lang) = form_value(&form, "lang").and_then(Lang::parse) else {
         return super::error_page(user.lang, StatusCode::BAD_REQUEST, "error_not_found");
     };
-    if let Err(e) = users::set_language(&state.store, user.actor.user_id, lang.tag()).await {
+    if let Err(e) = users::set_language(&state.store, user.actor.user_id(), lang.tag()).await {
         return crate::error::AppError::Internal(e).into_response();
     }
     let back = headers

@@ -279,7 +279,7 @@ pub async fn new_form(
     if let Some(from) = q.get("from").and_then(|f| parse_id(f).ok())
         && let Ok(source) = state.store.records(&user.actor).get(&m.name, from).await
     {
-        values = record_values(&m, &source, &user.actor.tz);
+        values = record_values(&m, &source, user.actor.tz());
     }
     for f in m.writable_fields() {
         if let Some(v) = q.get(&f.name) {
@@ -299,7 +299,7 @@ pub async fn new_form(
     }
     values
         .entry("assigned_user_id".into())
-        .or_insert_with(|| vec![user.actor.user_id.to_string()]);
+        .or_insert_with(|| vec![user.actor.user_id().to_string()]);
     build_page(
         &state,
         &user,
@@ -333,7 +333,7 @@ pub async fn edit_form(
         Ok(r) => r,
         Err(e) => return store_error_page(user.lang, e),
     };
-    let values = record_values(&m, &record, &user.actor.tz);
+    let values = record_values(&m, &record, user.actor.tz());
     build_page(
         &state,
         &user,

@@ -55,7 +55,7 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Query(q): Query<H
         Err(e) => return store_error_page(user.lang, e.into()),
     };
     let svc = state.store.records(&user.actor);
-    let mine = json!({"field": "assigned_user_id", "op": "eq", "value": user.actor.user_id});
+    let mine = json!({"field": "assigned_user_id", "op": "eq", "value": user.actor.user_id()});
     let mut recent = Vec::new();
     for m in registry.entity_modules() {
         let query = ListQuery {

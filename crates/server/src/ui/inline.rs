@@ -141,7 +141,7 @@ pub async fn edit(
     if p.mode.as_deref() == Some("show") {
         return show_value(&user, &t, &record, &field);
     }
-    let values = record_values(&t.module, &record, &user.actor.tz);
+    let values = record_values(&t.module, &record, user.actor.tz());
     show_form(&state, &user, &t, &field, &values, record.version, None).await
 }
 

@@ -493,7 +493,7 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
                 active: view.is_some_and(|x| x.id == v.id),
                 shared: v.shared,
                 id: v.id,
-                deletable: v.owner_id == user.actor.user_id || user.actor.is_admin,
+                deletable: v.owner_id == user.actor.user_id() || user.actor.is_admin(),
             })
             .collect(),
         all_href: link(&m.name, &[]),

@@ -155,7 +155,7 @@ impl Layout {
             label: catalogs.get(user.lang, "nav_import").into(),
             active: active == "import",
         });
-        if user.actor.is_admin {
+        if user.actor.is_admin() {
             nav.push(NavItem {
                 href: "/admin/users".into(),
                 label: catalogs.get(user.lang, "nav_admin_users").into(),

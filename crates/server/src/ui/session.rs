@@ -65,7 +65,7 @@ impl UiUser {
     pub fn viewer(&self) -> super::format::Viewer<'_> {
         super::format::Viewer {
             lang: self.lang,
-            tz: &self.actor.tz,
+            tz: self.actor.tz(),
             date_format: &self.session.user.date_format,
             number_format: &self.session.user.number_format,
         }
@@ -104,7 +104,7 @@ impl FromRequestParts<AppState> for UiUser {
             Err(e) => return Err(crate::error::AppError::Internal(e).into_response()),
         };
         let actor = session.user.actor();
-        let lang = actor.lang;
+        let lang = actor.lang();
         Ok(UiUser {
             session,
             actor,

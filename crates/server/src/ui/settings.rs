@@ -38,13 +38,13 @@ async fn page(state: &AppState, user: &UiUser, flash: Option<&str>, error: Optio
         Ok(r) => r,
         Err(e) => return store_error_page(user.lang, e.into()),
     };
-    let today = jiff::Timestamp::now().to_zoned_datetime(user.actor.tz.clone()).date();
+    let today = jiff::Timestamp::now().to_zoned_datetime(user.actor.tz().clone()).date();
     let date_formats = DATE_FORMATS
         .iter()
         .map(|f| {
             let v = Viewer {
                 lang: user.lang,
-                tz: &user.actor.tz,
+                tz: user.actor.tz(),
                 date_format: f,
                 number_format: "",
             };
@@ -80,7 +80,7 @@ pub async fn save(State(state): State<AppState>, user: UiUser, body: Bytes) -> R
         return csrf_refused(user.lang);
     }
     let get = |k: &str| form_value(&form, k).unwrap_or("");
-    let id = user.actor.user_id;
+    let id = user.actor.user_id();
     let result = match users::set_preferences(&state.store, &user.actor, id, get("language"), get("time_zone")).await {
         Ok(()) => users::set_formats(&state.store, &user.actor, id, get("date_format"), get("number_format")).await,
         Err(e) => Err(e),

@@ -21,7 +21,7 @@ async fn create_read_update_history() {
         let wire = acc.to_json(store.registry().await.unwrap().module("Accounts").unwrap());
         assert_eq!(wire["fields"]["industry"], "Technology");
         assert_eq!(wire["fields"]["account_no"], "ACC1");
-        assert_eq!(wire["fields"]["assigned_user_id"], me.user_id);
+        assert_eq!(wire["fields"]["assigned_user_id"], me.user_id());
         assert_eq!(wire["labels"]["assigned_user_id"], "zhangwei");
 
         let opp = svc

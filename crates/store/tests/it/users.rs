@@ -41,12 +41,12 @@ async fn login_tokens_and_deactivation() {
             .unwrap();
         assert!(users::login(&store, "chenjing", "new password").await.unwrap().is_ok());
 
-        let (id, token) = users::create_token(&store, me.user_id, "cli", "api", None)
+        let (id, token) = users::create_token(&store, me.user_id(), "cli", "api", None)
             .await
             .unwrap();
         assert_eq!(
             users::authenticate_token(&store, &token).await.unwrap().unwrap().id,
-            me.user_id
+            me.user_id()
         );
         assert!(
             users::authenticate_token(&store, "sable_forged")
@@ -54,7 +54,7 @@ async fn login_tokens_and_deactivation() {
                 .unwrap()
                 .is_none()
         );
-        let listed = users::list_tokens(&store, Some(me.user_id)).await.unwrap();
+        let listed = users::list_tokens(&store, Some(me.user_id())).await.unwrap();
         assert_eq!(listed.len(), 1);
         assert!(
             !format!("{listed:?}").contains(&token),
@@ -63,7 +63,7 @@ async fn login_tokens_and_deactivation() {
         users::revoke_token(&store, &admin(), id).await.unwrap();
         assert!(users::authenticate_token(&store, &token).await.unwrap().is_none());
 
-        let (_, token2) = users::create_token(&store, me.user_id, "cli2", "api", None)
+        let (_, token2) = users::create_token(&store, me.user_id(), "cli2", "api", None)
             .await
             .unwrap();
         users::deactivate(&store, &admin(), "chenjing").await.unwrap();
