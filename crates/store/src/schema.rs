@@ -249,8 +249,12 @@ async fn create_index(tx: &mut Tx, table: &str, cols: &[&str]) -> anyhow::Result
     );
     let col = cols.join("_");
     let name = format!("{table}_{col}_idx");
+    // PostgreSQL cuts names at 63 bytes; a long one keeps its start and gets a digest of
+    // the whole, so two long names that share a start stay two indexes.
     let name = if name.len() > 63 {
-        format!("{}_idx", &name[..55])
+        use sha2::Digest;
+        let digest = hex::encode(&sha2::Sha256::digest(name.as_bytes())[..4]);
+        format!("{}_{digest}_idx", &name[..50])
     } else {
         name
     };
