@@ -1216,3 +1216,75 @@ async fn import_wizard_preview_dry_run_real_run_and_undo() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn multiselects_clear_duplicates_copy_and_zones_stay() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let (s, _) = app
+            .admin(
+                "POST",
+                "/api/v1/modules/Leads/fields",
+                Some(json!({"name": "cf_lines", "type": "multipicklist", "label": {"en": "Lines", "zh-CN": "产品线"}, "values": ["ERP", "CRM"]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (_, lead) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads",
+                Some(json!({"fields": {"lastname": "多选", "company": "复制测试公司", "cf_lines": ["ERP", "CRM"]}})),
+            )
+            .await;
+        let id = lead["id"].as_i64().unwrap();
+        let edit = b.get(&app, &format!("/m/Leads/{id}/edit")).await;
+        let csrf = hidden(&edit.body, "_csrf");
+        assert!(
+            edit.body.contains(r#"<input type="hidden" name="cf_lines" value="">"#),
+            "the form sends the field even with nothing selected"
+        );
+        // unselecting every option sends only the hidden empty value: the field is cleared
+        let p = b
+            .post(
+                &app,
+                &format!("/m/Leads/{id}"),
+                &[
+                    ("_csrf", &csrf),
+                    ("_version", "1"),
+                    ("lastname", "多选"),
+                    ("cf_lines", ""),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}: {}", db.backend, p.body);
+        let (_, rec) = app.admin("GET", &format!("/api/v1/records/Leads/{id}"), None).await;
+        assert!(
+            rec["fields"]["cf_lines"].is_null() || rec["fields"]["cf_lines"] == json!([]),
+            "{rec}"
+        );
+        // "duplicate this record" opens a new form filled from it
+        let copy = b.get(&app, &format!("/m/Leads/new?from={id}")).await;
+        assert_eq!(copy.status, StatusCode::OK);
+        assert!(copy.body.contains("value=\"复制测试公司\""), "copied values");
+        assert!(!copy.body.contains("name=\"_version\""), "a new record, not an edit");
+        // a time zone outside the picker's list stays selected, so saving does not change it
+        let (_, user) = app
+            .admin(
+                "POST",
+                "/api/v1/users",
+                Some(json!({"user_name": "paris", "password": "paris-pass-1", "last_name": "Paris", "time_zone": "Europe/Paris"})),
+            )
+            .await;
+        assert!(user["id"].is_i64(), "{user}");
+        let page = b.get(&app, "/admin/users").await;
+        assert!(
+            page.body.contains("<option selected>Europe&#x2f;Paris</option>"),
+            "{}",
+            db.backend
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
