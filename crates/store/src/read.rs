@@ -66,6 +66,21 @@ pub fn row_to_record(module: &ModuleDef, row: &Row) -> anyhow::Result<Record> {
     })
 }
 
+/// The display labels of records and users by id (references show them; they are not
+/// the records' contents, so no visibility applies, as for a reference on a record).
+pub async fn labels_of(db: &Db, ids: &[i64]) -> anyhow::Result<BTreeMap<i64, String>> {
+    let mut labels = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let mut q = db.sql();
+        q.push("SELECT id, label FROM records WHERE id IN (");
+        q.bind_list(chunk.iter().map(|i| Arg::Int(*i))).push(")");
+        for row in db.fetch_all(&q).await? {
+            labels.insert(row.int("id")?, row.text("label")?);
+        }
+    }
+    Ok(labels)
+}
+
 /// Fills the display labels of the records and users the records point to.
 pub async fn fill_labels(db: &Db, module: &ModuleDef, records: &mut [Record]) -> anyhow::Result<()> {
     let ref_fields: Vec<&FieldDef> = module
@@ -85,16 +100,8 @@ pub async fn fill_labels(db: &Db, module: &ModuleDef, records: &mut [Record]) ->
     if ids.is_empty() {
         return Ok(());
     }
-    let mut labels = BTreeMap::new();
     let ids: Vec<i64> = ids.into_iter().collect();
-    for chunk in ids.chunks(500) {
-        let mut q = db.sql();
-        q.push("SELECT id, label FROM records WHERE id IN (");
-        q.bind_list(chunk.iter().map(|i| Arg::Int(*i))).push(")");
-        for row in db.fetch_all(&q).await? {
-            labels.insert(row.int("id")?, row.text("label")?);
-        }
-    }
+    let labels = labels_of(db, &ids).await?;
     for r in records.iter_mut() {
         for f in &ref_fields {
             if let Some(Value::Id(id)) = r.values.get(&f.name)

@@ -221,6 +221,11 @@ impl<'a> RecordService<'a> {
         Ok(read::history(self.store.db(), id, None).await?)
     }
 
+    /// Display labels of the records and users these ids name (for references in history).
+    pub async fn labels_of(&self, ids: &[i64]) -> StoreResult<BTreeMap<i64, String>> {
+        Ok(read::labels_of(self.store.db(), ids).await?)
+    }
+
     /// Global search over every module the actor may see.
     pub async fn search(&self, text: &str, limit: u32) -> StoreResult<Vec<SearchHit>> {
         let registry = self.store.registry().await?;

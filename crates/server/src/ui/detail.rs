@@ -5,12 +5,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use sable_core::meta::{FieldDef, FieldType};
-use sable_core::{Filter, Lang, Registry, Value};
+use std::collections::BTreeMap;
+
+use sable_core::parse::{ParseContext, parse_json};
+use sable_core::{Filter, Registry, Value};
 use sable_store::{HistoryEntry, Query as ListQuery, Record, SortKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use super::format::{Shown, display_value, picklist_label};
+use super::format::{Shown, display_value};
 use super::list::list_columns;
 use super::render::{Catalogs, fill, render};
 use super::session::UiUser;
@@ -87,24 +90,63 @@ struct CommentView {
     body: String,
 }
 
-fn history_text(registry: &Registry, field: Option<&FieldDef>, v: &Json, lang: Lang) -> String {
-    match (field, v) {
-        (_, Json::Null) => Catalogs::embedded().get(lang, "history_empty").to_string(),
-        (Some(f), Json::String(s)) if f.field_type == FieldType::Picklist => picklist_label(registry, f, s, lang),
-        (_, Json::String(s)) => s.clone(),
-        (_, Json::Array(items)) => items
-            .iter()
-            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-            .collect::<Vec<_>>()
-            .join(", "),
-        (_, other) => other.to_string(),
+/// One side of a change, shown as the field shows it: picklist labels, the user's date
+/// and number formats, the viewer's time zone, names instead of ids.
+fn history_text(
+    registry: &Registry,
+    field: Option<&FieldDef>,
+    v: &Json,
+    labels: &BTreeMap<i64, String>,
+    user: &UiUser,
+) -> String {
+    let empty = || Catalogs::embedded().get(user.lang, "history_empty").to_string();
+    if v.is_null() {
+        return empty();
     }
+    let Some(f) = field else {
+        return v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    };
+    // History keeps wire values (RFC 3339 in UTC, ids, picklist values): parse them back.
+    let ctx = ParseContext {
+        picklist: registry.picklist_of(f),
+        tz: &jiff::tz::TimeZone::UTC,
+    };
+    let Ok(value) = parse_json(f, v, &ctx) else {
+        return v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    };
+    let label = match &value {
+        Value::Id(id) => labels.get(id).map(String::as_str),
+        _ => None,
+    };
+    let shown = display_value(registry, f, Some(&value), label, &user.viewer()).text;
+    if shown.is_empty() { empty() } else { shown }
+}
+
+/// Ids that changes of reference and owner fields name, to show their labels.
+fn referenced_ids(m: &sable_core::ModuleDef, entries: &[HistoryEntry]) -> Vec<i64> {
+    let mut ids: Vec<i64> = entries
+        .iter()
+        .filter_map(|h| h.changes.as_array())
+        .flatten()
+        .filter(|c| {
+            c.get("field")
+                .and_then(Json::as_str)
+                .and_then(|name| m.field(name))
+                .is_some_and(|f| matches!(f.field_type, FieldType::Reference | FieldType::Owner))
+        })
+        .flat_map(|c| [c.get("old"), c.get("new")])
+        .filter_map(|v| v.and_then(Json::as_i64))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 fn history_views(
     registry: &Registry,
     m: &sable_core::ModuleDef,
     entries: Vec<HistoryEntry>,
+    labels: &BTreeMap<i64, String>,
     user: &UiUser,
 ) -> Vec<HistoryView> {
     let c = Catalogs::embedded();
@@ -130,8 +172,8 @@ fn history_views(
                                 let f = m.field(name);
                                 Some(ChangeView {
                                     field: f.map_or_else(|| name.to_string(), |f| f.label(user.lang).to_string()),
-                                    old: history_text(registry, f, c.get("old").unwrap_or(&Json::Null), user.lang),
-                                    new: history_text(registry, f, c.get("new").unwrap_or(&Json::Null), user.lang),
+                                    old: history_text(registry, f, c.get("old").unwrap_or(&Json::Null), labels, user),
+                                    new: history_text(registry, f, c.get("new").unwrap_or(&Json::Null), labels, user),
                                 })
                             })
                             .collect()
@@ -146,7 +188,7 @@ fn history_views(
                     .map(|t| user.viewer().datetime(t))
                     .unwrap_or(h.at);
             HistoryView {
-                who: h.actor.unwrap_or_else(|| "system".into()),
+                who: h.actor.unwrap_or_else(|| c.get(user.lang, "history_system").into()),
                 when,
                 action: c.get(user.lang, action_key).into(),
                 changes,
@@ -286,7 +328,10 @@ pub async fn show_detail(
     };
     let history = if tab == "history" {
         match svc.history(&m.name, id).await {
-            Ok(h) => history_views(&registry, &m, h, &user),
+            Ok(h) => {
+                let labels = svc.labels_of(&referenced_ids(&m, &h)).await.unwrap_or_default();
+                history_views(&registry, &m, h, &labels, &user)
+            }
             Err(e) => return store_error_page(user.lang, e),
         }
     } else {

@@ -1278,6 +1278,26 @@ async fn multiselects_clear_duplicates_copy_and_zones_stay() {
             )
             .await;
         assert!(user["id"].is_i64(), "{user}");
+        // history names people, not ids, and shows labels of list values
+        let (s, _) = app
+            .admin(
+                "PATCH",
+                &format!("/api/v1/records/Leads/{id}"),
+                Some(json!({"version": 2, "fields": {"assigned_user_id": user["id"], "cf_lines": ["CRM"]}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let history = b.get(&app, &format!("/m/Leads/{id}?tab=history")).await;
+        assert!(
+            history.body.contains("<del>Administrator</del> <ins>Paris</ins>"),
+            "owner names in history"
+        );
+        // the earlier clearing shows the labels that were there, then "empty"
+        assert!(
+            history.body.contains("<del>ERP、CRM</del> <ins>（空）</ins>"),
+            "list values in history"
+        );
+        assert!(!history.body.contains(&format!(">{}<", user["id"])), "no bare ids");
         let page = b.get(&app, "/admin/users").await;
         assert!(
             page.body.contains("<option selected>Europe&#x2f;Paris</option>"),
