@@ -433,6 +433,13 @@ fn resolve_condition(
     let operand = match op {
         Op::IsEmpty | Op::IsNotEmpty => Operand::None,
         Op::Contains | Op::StartsWith | Op::EndsWith if !t.is_list() => match value {
+            // PostgreSQL refuses NUL in text; no stored value can hold one anyway.
+            Json::String(s) if s.contains('\0') => {
+                return Err(err(
+                    &vpath,
+                    FilterErrorKind::Shape("text may not contain a NUL character"),
+                ));
+            }
             Json::String(s) if !s.is_empty() => Operand::Text(s.clone()),
             Json::Number(n) => Operand::Text(n.to_string()),
             _ => {

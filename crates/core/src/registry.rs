@@ -353,6 +353,19 @@ impl Registry {
             field.default = None;
             field.number_prefix = Some(prefix);
         }
+        // A default that does not parse would make every later create in the module fail.
+        if let Some(default) = field.default.as_deref() {
+            let ctx = crate::parse::ParseContext {
+                picklist: picklist.as_ref(),
+                tz: &jiff::tz::TimeZone::UTC,
+            };
+            if field_type == FieldType::Reference {
+                return Err(MetaError::Invalid("a reference field cannot have a default".into()));
+            }
+            if let Err(e) = crate::parse::parse_text(&field, default, &ctx) {
+                return Err(MetaError::Invalid(format!("default value `{default}` is invalid: {e}")));
+            }
+        }
         Ok((field, picklist))
     }
 
@@ -579,5 +592,18 @@ mod tests {
             new.name = bad.into();
             assert!(r.plan_custom_field("Leads", &new).is_err(), "{bad} accepted");
         }
+        // A default must be a value of the field, checked when the field is added.
+        new.name = "cf_size".into();
+        new.field_type = "integer".into();
+        new.default = Some("abc".into());
+        assert!(r.plan_custom_field("Leads", &new).is_err(), "integer default `abc`");
+        new.default = Some("12".into());
+        assert!(r.plan_custom_field("Leads", &new).is_ok());
+        new.field_type = "picklist".into();
+        new.values = vec![NewPicklistValue::Plain("华北".into())];
+        new.default = Some("华南".into());
+        assert!(r.plan_custom_field("Leads", &new).is_err(), "default outside the list");
+        new.default = Some("华北".into());
+        assert!(r.plan_custom_field("Leads", &new).is_ok());
     }
 }

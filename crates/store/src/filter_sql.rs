@@ -262,6 +262,17 @@ pub fn order_by(sql: &mut Sql, alias: &str, keys: &[(FieldDef, bool)]) {
     sql.col(alias, "id").push(if desc { " DESC" } else { " ASC" });
 }
 
+/// Whether a cursor's last sort value has the sort column's type (a cursor kept from
+/// another sort, or edited by hand, may not: PostgreSQL would refuse the comparison).
+pub fn cursor_value_fits(key: Option<&(FieldDef, bool)>, last_value: &Stored) -> bool {
+    match (key, last_value) {
+        (_, Stored::Null) => true,
+        (None, _) => false,
+        (Some((field, _)), Stored::Int(_)) => is_int(field),
+        (Some((field, _)), Stored::Text(t)) => !is_int(field) && !t.contains('\0'),
+    }
+}
+
 /// Appends the keyset condition "after (value, id)" for a single sort key (or none).
 pub fn after(sql: &mut Sql, alias: &str, key: Option<&(FieldDef, bool)>, last_value: &Stored, last_id: i64) {
     let Some((field, desc)) = key else {

@@ -284,8 +284,13 @@ pub async fn query_records(
     }) = &cursor
         && keyset
     {
-        q.push(" AND ");
         let last = v.as_ref().map_or(Stored::Null, json_to_stored);
+        if !filter_sql::cursor_value_fits(keys.first(), &last) {
+            return Err(StoreError::BadRequest(
+                "cursor belongs to another sort order: start again without it".into(),
+            ));
+        }
+        q.push(" AND ");
         filter_sql::after(&mut q, "t", keys.first(), &last, *last_id);
     }
     if id_desc {

@@ -304,7 +304,7 @@ impl<'a> RecordService<'a> {
             return Err(StoreError::Invalid(e.clone()));
         }
         let mut w = self.store.begin_write().await?;
-        let mut checker = DbChecks::default();
+        let mut checker = DbChecks::for_actor(self.actor, &registry);
         let mut outcomes: Vec<BatchOutcome> = Vec::with_capacity(parsed.len());
         let mut ready: Vec<(usize, FieldValues)> = Vec::new();
         for p in parsed {
@@ -458,7 +458,7 @@ impl<'a> RecordService<'a> {
             return self.get(module, id).await;
         }
         let changed_values: FieldValues = changed.iter().map(|(f, v)| (f.name.clone(), v.clone())).collect();
-        let errors = DbChecks::default()
+        let errors = DbChecks::for_actor(self.actor, &registry)
             .check(&mut w.tx, &m, &changed_values, Some(id))
             .await?;
         if !errors.is_empty() {
@@ -968,14 +968,37 @@ async fn write_outbox(
 
 /// Checks that need the database: references exist in an allowed module, owners are
 /// active users, unique values are unique. Caches lookups across a batch.
+/// Checks that need the database: owners, references, unique values, record numbers.
+/// A reference to a record the actor may not see is refused as "not found", so ids cannot
+/// be probed through reference fields.
 #[derive(Default)]
 struct DbChecks {
+    /// The acting user when references must be visible to them (None: sees everything).
+    viewer: Option<i64>,
+    /// Modules whose records only their owner (and admins) may see.
+    private_modules: std::collections::HashSet<String>,
     records: HashMap<i64, Option<(String, bool)>>,
     owners: HashMap<i64, bool>,
     numbers: std::collections::HashSet<String>,
 }
 
 impl DbChecks {
+    /// Checks on behalf of `actor`, with module sharing from `registry`.
+    fn for_actor(actor: &Actor, registry: &Registry) -> DbChecks {
+        if actor.is_admin {
+            return DbChecks::default();
+        }
+        DbChecks {
+            viewer: Some(actor.user_id),
+            private_modules: registry
+                .entity_modules()
+                .filter(|m| m.sharing == sable_core::Sharing::Private)
+                .map(|m| m.name.clone())
+                .collect(),
+            ..DbChecks::default()
+        }
+    }
+
     async fn check(
         &mut self,
         tx: &mut Tx,
@@ -1063,9 +1086,17 @@ impl DbChecks {
             return Ok(r.clone());
         }
         let mut q = tx.sql();
-        q.push("SELECT module, deleted_at FROM records WHERE id = ").bind(id);
+        q.push("SELECT module, owner_id, deleted_at FROM records WHERE id = ")
+            .bind(id);
         let r = match tx.fetch_optional(&q).await? {
-            Some(row) => Some((row.text("module")?, row.opt_int("deleted_at")?.is_some())),
+            Some(row) => {
+                let module = row.text("module")?;
+                let owner = row.opt_int("owner_id")?;
+                let hidden = self
+                    .viewer
+                    .is_some_and(|me| self.private_modules.contains(&module) && owner != Some(me));
+                (!hidden).then_some((module, row.opt_int("deleted_at")?.is_some()))
+            }
             None => None,
         };
         self.records.insert(id, r.clone());

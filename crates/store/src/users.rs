@@ -225,6 +225,13 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
     if new.last_name.trim().is_empty() {
         return Err(StoreError::BadRequest("a user needs a last name".into()));
     }
+    for name in [Some(&new.last_name), new.first_name.as_ref()].into_iter().flatten() {
+        if name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(StoreError::BadRequest(
+                "a name has at most 100 characters and no control characters".into(),
+            ));
+        }
+    }
     if let Some(e) = &new.email1
         && !sable_core::parse::is_email(e)
     {
@@ -307,6 +314,9 @@ pub async fn get_user(store: &Store, id: i64) -> anyhow::Result<Option<User>> {
 
 /// A user by user name.
 pub async fn find_user(store: &Store, user_name: &str) -> anyhow::Result<Option<User>> {
+    if user_name.contains('\0') {
+        return Ok(None);
+    }
     let db = store.db();
     let mut q = db.sql();
     q.push("SELECT ")
@@ -402,7 +412,13 @@ pub async fn login(store: &Store, user_name: &str, password: &str) -> StoreResul
         .push(USER_COLUMNS)
         .push(", password_hash, failed_logins, locked_until FROM users WHERE user_name = ")
         .bind(user_name.trim().to_lowercase());
-    let Some(row) = db.fetch_optional(&q).await? else {
+    // A name no user can have (PostgreSQL also refuses NUL in text) is simply unknown.
+    let row = if normalize_user_name(user_name).is_ok() {
+        db.fetch_optional(&q).await?
+    } else {
+        None
+    };
+    let Some(row) = row else {
         // Spend the same time as a real check so names cannot be probed by timing.
         let _ = verify_password(
             password,

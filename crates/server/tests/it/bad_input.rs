@@ -33,6 +33,35 @@ async fn bad_requests_get_clear_errors_and_write_nothing() {
             )
             .await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{e}");
+        // NUL characters (PostgreSQL refuses them in text): clear errors, never a 500
+        let (s, e) = app
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "ad\u{0}min", "password": "wrong"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}: {e}");
+        let (s, e) = app
+            .admin(
+                "POST",
+                "/api/v1/users",
+                Some(json!({"user_name": "nul", "password": "nul-pass-123", "last_name": "N\u{0}L"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {e}");
+        let (s, e) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads/query",
+                Some(json!({"filter": {"field": "company", "op": "contains", "value": "a\u{0}"}})),
+            )
+            .await;
+        assert!(
+            s == StatusCode::BAD_REQUEST || s == StatusCode::UNPROCESSABLE_ENTITY,
+            "{b}: {s} {e}"
+        );
         // malformed JSON, wrong shape, unknown keys, wrong content type
         let (s, e) = app
             .raw(

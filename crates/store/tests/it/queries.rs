@@ -1,6 +1,6 @@
 use sable_core::Filter;
 use sable_store::testing::all_backends;
-use sable_store::{Query, SortKey};
+use sable_store::{Query, SortKey, StoreError};
 use serde_json::json;
 
 use crate::helpers::{admin, obj};
@@ -185,6 +185,41 @@ async fn filters_sorts_pages_and_search() {
         let mut bad_cursor = q(json!({}));
         bad_cursor.cursor = Some("garbage!!".into());
         assert!(svc.query("Leads", &bad_cursor).await.is_err());
+        // A cursor kept from a text sort, reused with a number sort, or forged with a NUL:
+        // a clear "bad request" on both databases, never a database error.
+        let mut by_email = q(json!({}));
+        // (descending, so the first page ends on an e-mail, not on the lead without one)
+        by_email.sort = vec![SortKey {
+            field: "email".into(),
+            desc: true,
+        }];
+        by_email.limit = 1;
+        let text_cursor = svc.query("Leads", &by_email).await.unwrap().next_cursor;
+        assert!(text_cursor.is_some());
+        let mut by_time = q(json!({}));
+        by_time.sort = vec![SortKey {
+            field: "createdtime".into(),
+            desc: false,
+        }];
+        by_time.cursor = text_cursor;
+        assert!(
+            matches!(svc.query("Leads", &by_time).await, Err(StoreError::BadRequest(_))),
+            "{}",
+            db.backend
+        );
+        use base64::Engine as _;
+        by_email.cursor = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"v":"a\u0000b","id":1}"#));
+        assert!(matches!(
+            svc.query("Leads", &by_email).await,
+            Err(StoreError::BadRequest(_))
+        ));
+        let nul = svc
+            .query(
+                "Leads",
+                &q(json!({"field":"company","op":"contains","value":"a\u{0}b"})),
+            )
+            .await;
+        assert!(nul.is_err() && !matches!(nul, Err(StoreError::Other(_))), "{nul:?}");
         store.close().await;
         db.cleanup().await;
     }

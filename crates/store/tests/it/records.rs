@@ -201,6 +201,43 @@ async fn private_sharing_hides_others_records() {
         );
         assert!(store.records(&b).search("北京", 10).await.unwrap().is_empty());
         assert_eq!(store.records(&a).search("北京", 10).await.unwrap().len(), 1);
+        // Nor can bob point a reference at alice's private organization to learn its name:
+        // it is "not found", exactly like an id that does not exist.
+        let org = store
+            .records(&a)
+            .create("Accounts", &obj(json!({"accountname": "Alice 私有客户"})))
+            .await
+            .unwrap();
+        let refused = store
+            .records(&b)
+            .create("Contacts", &obj(json!({"lastname": "Probe", "account_id": org.id})))
+            .await;
+        match refused {
+            Err(StoreError::Invalid(e)) => {
+                assert!(format!("{e:?}").contains("account_id"), "{e:?}");
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        let bobs = store
+            .records(&b)
+            .create("Contacts", &obj(json!({"lastname": "Own"})))
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .records(&b)
+                .update("Contacts", bobs.id, None, &obj(json!({"account_id": org.id})))
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        // alice herself, and an admin, may link to it.
+        assert!(
+            store
+                .records(&a)
+                .create("Contacts", &obj(json!({"lastname": "Linked", "account_id": org.id})),)
+                .await
+                .is_ok()
+        );
         // Public read: bob sees it but may not change it.
         sable_store::meta_store::set_sharing(
             &store,
