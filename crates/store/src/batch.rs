@@ -44,6 +44,7 @@ pub async fn insert_rows(tx: &mut Tx, table: &str, columns: &[Column<'_>], rows:
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let mut q = tx.sql();
+        q.one_off();
         q.push("INSERT INTO ").ident(table).push(" (");
         for (i, c) in columns.iter().enumerate() {
             if i > 0 {

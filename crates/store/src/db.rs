@@ -243,11 +243,13 @@ impl Db {
     pub async fn execute(&self, q: &Sql) -> anyhow::Result<u64> {
         Ok(match self {
             Db::Sqlite(p) => bind_all!(sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())), &q.args)
+                .persistent(q.persistent)
                 .execute(p)
                 .await
                 .with_context(|| format!("running {}", q.text))?
                 .rows_affected(),
             Db::Pg(p) => bind_all!(sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())), &q.args)
+                .persistent(q.persistent)
                 .execute(p)
                 .await
                 .with_context(|| format!("running {}", q.text))?
@@ -260,12 +262,14 @@ impl Db {
         match self {
             Db::Sqlite(p) => convert_sqlite(
                 bind_all!(sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())), &q.args)
+                    .persistent(q.persistent)
                     .fetch_all(p)
                     .await
                     .with_context(|| format!("running {}", q.text))?,
             ),
             Db::Pg(p) => convert_pg(
                 bind_all!(sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())), &q.args)
+                    .persistent(q.persistent)
                     .fetch_all(p)
                     .await
                     .with_context(|| format!("running {}", q.text))?,
@@ -337,11 +341,13 @@ impl Tx {
     pub async fn execute(&mut self, q: &Sql) -> anyhow::Result<u64> {
         Ok(match self {
             Tx::Sqlite(t) => bind_all!(sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())), &q.args)
+                .persistent(q.persistent)
                 .execute(&mut **t)
                 .await
                 .with_context(|| format!("running {}", q.text))?
                 .rows_affected(),
             Tx::Pg(t) => bind_all!(sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())), &q.args)
+                .persistent(q.persistent)
                 .execute(&mut **t)
                 .await
                 .with_context(|| format!("running {}", q.text))?
@@ -354,12 +360,14 @@ impl Tx {
         match self {
             Tx::Sqlite(t) => convert_sqlite(
                 bind_all!(sqlx::query::<Sqlite>(AssertSqlSafe(q.text.clone())), &q.args)
+                    .persistent(q.persistent)
                     .fetch_all(&mut **t)
                     .await
                     .with_context(|| format!("running {}", q.text))?,
             ),
             Tx::Pg(t) => convert_pg(
                 bind_all!(sqlx::query::<Postgres>(AssertSqlSafe(q.text.clone())), &q.args)
+                    .persistent(q.persistent)
                     .fetch_all(&mut **t)
                     .await
                     .with_context(|| format!("running {}", q.text))?,

@@ -362,6 +362,9 @@ pub async fn query_records(
 
 /// Appends another statement's text and arguments, renumbering PostgreSQL placeholders.
 fn append(dst: &mut Sql, src: &Sql) {
+    if !src.persistent {
+        dst.one_off();
+    }
     match dst.dialect() {
         crate::sql::Dialect::Sqlite => {
             dst.text.push_str(&src.text);

@@ -73,6 +73,8 @@ pub struct Sql {
     pub(crate) text: String,
     pub(crate) args: Vec<Arg>,
     dialect: Dialect,
+    /// Whether the connection may keep the prepared statement for reuse.
+    pub(crate) persistent: bool,
 }
 
 /// True for identifiers the builder will write: lowercase letters, digits, underscores.
@@ -92,7 +94,15 @@ impl Sql {
             text: String::with_capacity(256),
             args: Vec::new(),
             dialect,
+            persistent: true,
         }
+    }
+
+    /// Marks a statement whose text varies with its data (multi-row inserts, `IN` lists of
+    /// any length): connections would otherwise keep a prepared copy of every variant.
+    pub fn one_off(&mut self) -> &mut Sql {
+        self.persistent = false;
+        self
     }
 
     /// The dialect.
@@ -136,6 +146,7 @@ impl Sql {
 
     /// Appends a comma-separated list of placeholders.
     pub fn bind_list(&mut self, args: impl IntoIterator<Item = Arg>) -> &mut Sql {
+        self.one_off();
         for (i, a) in args.into_iter().enumerate() {
             if i > 0 {
                 self.push(", ");
