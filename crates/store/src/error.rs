@@ -9,6 +9,8 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ChangeSince {
     pub version: i64,
+    /// What happened: `update`, or `delete` / `restore` (then `field` is empty).
+    pub action: String,
     pub field: String,
     pub old: serde_json::Value,
     pub new: serde_json::Value,

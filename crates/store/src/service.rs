@@ -676,18 +676,31 @@ impl<'a> RecordService<'a> {
             .unwrap_or_default();
         let mut changes = Vec::new();
         for h in history {
-            if let Json::Array(items) = &h.changes {
-                for c in items {
-                    changes.push(ChangeSince {
-                        version: h.version,
-                        field: c.get("field").and_then(Json::as_str).unwrap_or_default().to_string(),
-                        old: c.get("old").cloned().unwrap_or(Json::Null),
-                        new: c.get("new").cloned().unwrap_or(Json::Null),
-                        actor_id: h.actor_id,
-                        actor: h.actor.clone(),
-                        at: h.at.clone(),
-                    });
-                }
+            let items = h.changes.as_array().map(Vec::as_slice).unwrap_or_default();
+            // A delete or restore changes no field, but the editor must hear of it too.
+            if items.is_empty() {
+                changes.push(ChangeSince {
+                    version: h.version,
+                    action: h.action.clone(),
+                    field: String::new(),
+                    old: Json::Null,
+                    new: Json::Null,
+                    actor_id: h.actor_id,
+                    actor: h.actor.clone(),
+                    at: h.at.clone(),
+                });
+            }
+            for c in items {
+                changes.push(ChangeSince {
+                    version: h.version,
+                    action: h.action.clone(),
+                    field: c.get("field").and_then(Json::as_str).unwrap_or_default().to_string(),
+                    old: c.get("old").cloned().unwrap_or(Json::Null),
+                    new: c.get("new").cloned().unwrap_or(Json::Null),
+                    actor_id: h.actor_id,
+                    actor: h.actor.clone(),
+                    at: h.at.clone(),
+                });
             }
         }
         StoreError::Conflict(Conflict::StaleVersion {

@@ -394,6 +394,8 @@ fn conflict_rows(registry: &Registry, m: &ModuleDef, conflict: &Conflict, lang: 
     };
     changes
         .iter()
+        // A delete or restore since changes no field; the form already says someone saved.
+        .filter(|c| !c.field.is_empty())
         .map(|c| {
             let f = m.field(&c.field);
             let value = match (f, &c.new) {

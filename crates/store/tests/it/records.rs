@@ -103,6 +103,18 @@ async fn create_read_update_history() {
             .map(|h| h.action)
             .collect();
         assert_eq!(actions, ["create", "update", "delete", "restore"]);
+        // An edit based on version 2 hears of the delete and the restore since.
+        match svc
+            .update("Opportunities", opp.id, Some(2), &obj(json!({"amount": "2"})))
+            .await
+        {
+            Err(StoreError::Conflict(Conflict::StaleVersion { changes, .. })) => {
+                let acts: Vec<&str> = changes.iter().map(|c| c.action.as_str()).collect();
+                assert_eq!(acts, ["delete", "restore"], "{changes:?}");
+                assert!(changes.iter().all(|c| c.field.is_empty() && c.actor.is_some()));
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
         store.close().await;
         db.cleanup().await;
     }
