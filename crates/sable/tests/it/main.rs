@@ -282,3 +282,120 @@ fn import_prints_a_summary_and_fails_on_bad_rows_and_export_round_trips() {
     );
     assert!(!missing.status.success());
 }
+
+/// A running `sable` process, killed when dropped.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+    stdout: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `sable ARGS…` in `cwd` with `envs`, and waits for the line that says where it listens.
+fn start(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
+    use std::io::BufRead;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sable"));
+    cmd.current_dir(cwd).args(args);
+    for var in [
+        "SABLE_ADMIN_PASSWORD",
+        "SABLE_DATA_DIR",
+        "SABLE_DATABASE_URL",
+        "SABLE_BIND",
+        "SABLE_CONFIG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("SABLE_LOG", "warn").envs(envs.iter().copied());
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("running sable");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stdout = String::new();
+    let addr = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("sable stopped before listening; it printed:\n{stdout}"))
+            .unwrap();
+        stdout.push_str(&line);
+        stdout.push('\n');
+        if let Some(rest) = line.strip_prefix("Sable is running at http://") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    Server { child, addr, stdout }
+}
+
+/// `POST /api/v1/auth/login` over a plain TCP connection: the status line and the body.
+fn login(addr: &str, password: &str) -> (String, String) {
+    use std::io::Read;
+    let body = format!(r#"{{"username":"admin","password":"{password}"}}"#);
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    let status = reply.lines().next().unwrap_or_default().to_string();
+    let body = reply.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    (status, body)
+}
+
+#[test]
+fn bare_start_creates_the_data_folder_and_an_administrator_once_and_settings_layer() {
+    let cli = Cli::new();
+    // `sable` with no subcommand serves; the data folder defaults to ./sable-data.
+    let first = start(&cli.dir, &[], &[("SABLE_BIND", "127.0.0.1:0")]);
+    assert!(cli.path("sable-data/sable.db").is_file(), "{}", first.stdout);
+    let password = first
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password:"))
+        .unwrap_or_else(|| panic!("no generated password shown:\n{}", first.stdout))
+        .trim()
+        .to_string();
+    assert!(password.len() >= 12, "{password}");
+    let (status, body) = login(&first.addr, &password);
+    assert!(status.contains("200"), "{status} {body}");
+    assert!(body.contains("\"token\""), "{body}");
+    drop(first);
+
+    // Second start: the same administrator, no password shown again. The settings file
+    // names an address that cannot work; the environment variable overrides it.
+    write(&cli.path("sable-data/sable.toml"), b"bind = \"256.0.0.1:1\"\n");
+    let second = start(&cli.dir, &[], &[("SABLE_BIND", "127.0.0.1:0")]);
+    assert!(!second.stdout.contains("password:"), "{}", second.stdout);
+    assert!(login(&second.addr, &password).0.contains("200"));
+    assert!(login(&second.addr, "wrong-password").0.contains("401"));
+    drop(second);
+
+    // A flag overrides the environment.
+    let third = start(
+        &cli.dir,
+        &["serve", "--bind", "127.0.0.1:0"],
+        &[("SABLE_BIND", "256.0.0.1:2")],
+    );
+    assert!(login(&third.addr, &password).0.contains("200"));
+    drop(third);
+
+    // SABLE_ADMIN_PASSWORD sets the first administrator's password on a new database.
+    let other = cli.path("other");
+    let fourth = start(
+        &cli.dir,
+        &["--data-dir", other.to_str().unwrap()],
+        &[("SABLE_BIND", "127.0.0.1:0"), ("SABLE_ADMIN_PASSWORD", "chosen-pass-1")],
+    );
+    assert!(!fourth.stdout.contains("password:"), "{}", fourth.stdout);
+    assert!(login(&fourth.addr, "chosen-pass-1").0.contains("200"));
+}
