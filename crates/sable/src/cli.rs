@@ -177,9 +177,24 @@ pub enum FieldCommand {
         /// Chinese label
         #[arg(long)]
         label_zh: String,
-        /// Picklist values, comma-separated
+        /// Picklist values, comma-separated; each `VALUE` or `VALUE:English label:中文标签`
         #[arg(long, value_delimiter = ',')]
         values: Vec<String>,
+        /// Value given to new records that leave the field empty (checked against the type)
+        #[arg(long)]
+        default: Option<String>,
+        /// Longest text accepted, in characters
+        #[arg(long)]
+        max_length: Option<u32>,
+        /// Digits after the decimal point of a decimal, currency or percent field (0–8)
+        #[arg(long)]
+        scale: Option<u32>,
+        /// Help text shown beside the field, in English
+        #[arg(long)]
+        help_en: Option<String>,
+        /// Help text shown beside the field, in Chinese
+        #[arg(long)]
+        help_zh: Option<String>,
         /// Target modules of a reference field, comma-separated
         #[arg(long, value_delimiter = ',')]
         targets: Vec<String>,

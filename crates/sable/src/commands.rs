@@ -151,7 +151,20 @@ pub async fn run(settings: &Settings, command: Command) -> anyhow::Result<ExitCo
             searchable,
             block,
             prefix,
+            default,
+            max_length,
+            scale,
+            help_en,
+            help_zh,
         }) => {
+            let help = match (help_en, help_zh) {
+                (None, None) => None,
+                (en, zh) => {
+                    let en = en.unwrap_or_default();
+                    let zh = zh.unwrap_or_else(|| en.clone());
+                    Some(Labels::new(if en.is_empty() { zh.clone() } else { en }, zh))
+                }
+            };
             let new = NewField {
                 name,
                 field_type,
@@ -159,13 +172,13 @@ pub async fn run(settings: &Settings, command: Command) -> anyhow::Result<ExitCo
                 block,
                 mandatory,
                 unique,
-                default: None,
-                values: values.into_iter().map(NewPicklistValue::Plain).collect(),
+                default,
+                values: values.iter().map(|v| picklist_value(v)).collect(),
                 targets,
-                max_length: None,
-                scale: None,
+                max_length,
+                scale,
                 searchable,
-                help: None,
+                help,
                 prefix,
             };
             let field = sable_store::meta_store::add_custom_field(&store, &system, &module, &new)
@@ -346,4 +359,16 @@ async fn bench(args: &crate::cli::BenchArgs) -> anyhow::Result<ExitCode> {
     }
     println!("{}", report?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A picklist value from the command line: `VALUE`, or `VALUE:English label:中文标签`.
+fn picklist_value(text: &str) -> NewPicklistValue {
+    let mut parts = text.splitn(3, ':').map(str::trim);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(value), Some(en), Some(zh)) if !en.is_empty() && !zh.is_empty() => NewPicklistValue::Labelled {
+            value: value.to_string(),
+            labels: Some(Labels::new(en, zh)),
+        },
+        _ => NewPicklistValue::Plain(text.trim().to_string()),
+    }
 }

@@ -180,6 +180,88 @@ fn users_tokens_modules_and_fields() {
     let modules = cli.ok(&["module", "list"], "");
     let leads = modules.lines().find(|l| l.starts_with("Leads")).unwrap();
     assert!(leads.contains("34"), "one more field: {leads}");
+    // Labels for picklist values, defaults, scale and help, as through the API.
+    let tier = [
+        "field",
+        "add",
+        "--module",
+        "Leads",
+        "--name",
+        "cf_tier",
+        "--type",
+        "picklist",
+        "--label-en",
+        "Tier",
+        "--label-zh",
+        "等级",
+        "--values",
+        "A:Key account:重点客户,B",
+        "--default",
+        "B",
+        "--help-en",
+        "How much the customer buys",
+        "--help-zh",
+        "客户采购量",
+    ];
+    cli.ok(&tier, "");
+    let bad_default = cli.run(
+        &[
+            "field",
+            "add",
+            "--module",
+            "Leads",
+            "--name",
+            "cf_budget",
+            "--type",
+            "currency",
+            "--label-en",
+            "Budget",
+            "--label-zh",
+            "预算",
+            "--scale",
+            "2",
+            "--default",
+            "lots",
+        ],
+        "",
+    );
+    assert!(
+        !bad_default.status.success(),
+        "a default that is not a value of the field"
+    );
+    assert!(String::from_utf8_lossy(&bad_default.stderr).contains("lots"));
+    let csv = cli.path("tier.csv");
+    write(
+        &csv,
+        "lastname,company,cf_tier\n张,甲公司,重点客户\n李,乙公司,\n".as_bytes(),
+    );
+    let summary = cli.ok(&["import", "--module", "Leads", csv.to_str().unwrap()], "");
+    assert!(
+        summary.contains("created 2, updated 0, skipped 0, failed 0"),
+        "{summary}"
+    );
+    let out = cli.path("tier-out.csv");
+    cli.ok(
+        &[
+            "export",
+            "--module",
+            "Leads",
+            "--encoding",
+            "utf-8",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    let exported = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        exported.lines().any(|l| l.contains("张") && l.contains("重点客户")),
+        "the zh label: {exported}"
+    );
+    assert!(
+        exported.lines().any(|l| l.contains("李") && l.contains(",B")),
+        "the default: {exported}"
+    );
 
     cli.ok(&["user", "deactivate", "bob"], "");
     let list = cli.ok(&["user", "list"], "");
