@@ -208,3 +208,177 @@ async fn owner_and_auto_number_custom_fields() {
         db.cleanup().await;
     }
 }
+
+/// Every field type as a custom field: filtered, sorted and (where it holds words) searched,
+/// after a restart, on both databases.
+#[tokio::test]
+async fn every_field_type_as_a_custom_field_filters_sorts_and_searches() {
+    use sable_core::meta::FieldType;
+    use sable_store::SortKey;
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin();
+        let svc = store.records(&actor);
+        sable_store::users::ensure_admin(&store, Some("password1"))
+            .await
+            .unwrap();
+        let first = sable_store::users::find_user(&store, "admin").await.unwrap().unwrap();
+        let acc_a = svc
+            .create(
+                "Accounts",
+                &obj(json!({"accountname": "甲客户", "assigned_user_id": first.id})),
+            )
+            .await
+            .unwrap();
+        let acc_b = svc
+            .create(
+                "Accounts",
+                &obj(json!({"accountname": "乙客户", "assigned_user_id": first.id})),
+            )
+            .await
+            .unwrap();
+        let second = crate::helpers::sales_user(&store, "zhaoliu").await;
+        // (type, value of lead A, value of lead B, a word of B's value to search for)
+        let cases: Vec<(FieldType, serde_json::Value, serde_json::Value, Option<&str>)> = vec![
+            (FieldType::Text, json!("alpha 北京"), json!("bravo 上海"), Some("上海")),
+            (
+                FieldType::Textarea,
+                json!("alpha\nline"),
+                json!("bravo\nline"),
+                Some("bravo"),
+            ),
+            (FieldType::Integer, json!(-5), json!(12), None),
+            (FieldType::Decimal, json!("1.25"), json!("10.5"), None),
+            (FieldType::Currency, json!("99.00"), json!("1200.00"), None),
+            (FieldType::Percent, json!("5"), json!("50"), None),
+            (FieldType::Date, json!("2024-01-31"), json!("2024-02-01"), None),
+            (
+                FieldType::Datetime,
+                json!("2024-01-31T23:00:00Z"),
+                json!("2024-02-01T01:00:00Z"),
+                None,
+            ),
+            (FieldType::Time, json!("09:05"), json!("17:30"), None),
+            (FieldType::Boolean, json!(false), json!(true), None),
+            (
+                FieldType::Email,
+                json!("alice@example.com"),
+                json!("bob@example.com"),
+                Some("bob"),
+            ),
+            (
+                FieldType::Phone,
+                json!("+86 138 0013 8000"),
+                json!("+86 139 0013 9000"),
+                None,
+            ),
+            (
+                FieldType::Url,
+                json!("https://a.example.com"),
+                json!("https://b.example.com"),
+                None,
+            ),
+            (FieldType::Picklist, json!("p1"), json!("p2"), None),
+            (FieldType::Multipicklist, json!(["m1"]), json!(["m2", "m3"]), None),
+            (FieldType::Reference, json!(acc_a.id), json!(acc_b.id), None),
+            (FieldType::Owner, json!(first.id), json!(second.user_id()), None),
+            (FieldType::AutoNumber, json!(null), json!(null), None),
+            (FieldType::Tags, json!(["vip"]), json!(["wholesale", "重点"]), None),
+        ];
+        assert_eq!(cases.len(), FieldType::ALL.len(), "every type is covered");
+        for (t, ..) in &cases {
+            let name = format!("cf_{}", t.as_str());
+            let mut def =
+                json!({"name": name, "type": t.as_str(), "label": {"en": name, "zh-CN": name}, "searchable": true});
+            match t {
+                FieldType::Picklist => def["values"] = json!(["p1", "p2"]),
+                FieldType::Multipicklist => def["values"] = json!(["m1", "m2", "m3"]),
+                FieldType::Reference => def["targets"] = json!(["Accounts"]),
+                FieldType::AutoNumber => def["prefix"] = json!("T-"),
+                _ => {}
+            }
+            let new: NewField = serde_json::from_value(def).unwrap();
+            add_custom_field(&store, &actor, "Leads", &new)
+                .await
+                .unwrap_or_else(|e| panic!("{} field: {e}", t.as_str()));
+        }
+        let mut a = json!({"lastname": "甲", "assigned_user_id": first.id});
+        let mut b = json!({"lastname": "乙", "assigned_user_id": first.id});
+        for (t, va, vb, _) in &cases {
+            if *t != FieldType::AutoNumber {
+                a[format!("cf_{}", t.as_str())] = va.clone();
+                b[format!("cf_{}", t.as_str())] = vb.clone();
+            }
+        }
+        let a = svc.create("Leads", &obj(a)).await.unwrap();
+        let b = svc.create("Leads", &obj(b)).await.unwrap();
+        store.close().await;
+
+        let store = Store::open(&db.url).await.unwrap();
+        let svc = store.records(&actor);
+        let b_read = svc.get("Leads", b.id).await.unwrap();
+        for (t, _, vb, word) in &cases {
+            let name = format!("cf_{}", t.as_str());
+            let field = store
+                .registry()
+                .await
+                .unwrap()
+                .module("Leads")
+                .unwrap()
+                .field(&name)
+                .cloned()
+                .unwrap();
+            let wanted = match t {
+                FieldType::AutoNumber => b_read.values.get(&name).map(|v| v.to_json(&field)).unwrap(),
+                _ => vb.clone(),
+            };
+            let (op, value) = if t.is_list() {
+                ("in", json!([wanted[0].clone()]))
+            } else {
+                ("eq", wanted.clone())
+            };
+            let query = Query {
+                filter: Filter::from_json(&json!({"field": name, "op": op, "value": value})).unwrap(),
+                ..Query::default()
+            };
+            let ids: Vec<i64> = svc
+                .query("Leads", &query)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(ids, vec![b.id], "{}: filter {name} {op} {value}", db.backend);
+            for desc in [false, true] {
+                let query = Query {
+                    sort: vec![SortKey {
+                        field: name.clone(),
+                        desc,
+                    }],
+                    ..Query::default()
+                };
+                let ids: Vec<i64> = svc
+                    .query("Leads", &query)
+                    .await
+                    .unwrap()
+                    .items
+                    .iter()
+                    .map(|r| r.id)
+                    .collect();
+                let expected = if desc { vec![b.id, a.id] } else { vec![a.id, b.id] };
+                assert_eq!(ids, expected, "{}: sort by {name}, desc {desc}", db.backend);
+            }
+            if let Some(word) = word {
+                let hits: Vec<i64> = svc.search(word, 10).await.unwrap().iter().map(|h| h.id).collect();
+                assert!(
+                    hits.contains(&b.id) && !hits.contains(&a.id),
+                    "{}: search {word} → {hits:?}",
+                    db.backend
+                );
+            }
+        }
+        store.close().await;
+        db.cleanup().await;
+    }
+}
