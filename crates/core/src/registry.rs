@@ -488,6 +488,10 @@ fn add_system_fields(module: &mut ModuleDef) {
     source.max_length = Some(40);
     fields.push(source);
     fields.push(tags);
+    // vtiger's star is per user; Sable keeps one flag on the record (a shared "watch" mark).
+    let mut starred = system_field("starred", FieldType::Boolean, "Starred", "星标", sys, 7);
+    starred.readonly = false;
+    fields.push(starred);
     module.fields.splice(0..0, fields);
 }
 
@@ -500,7 +504,15 @@ mod tests {
         let r = Registry::builtin().expect("built-in definitions load");
         for name in ["Accounts", "Contacts", "Leads", "Opportunities"] {
             let m = r.module(name).expect("module exists");
-            for f in ["assigned_user_id", "createdtime", "modifiedtime", "modifiedby", "tags"] {
+            for f in [
+                "assigned_user_id",
+                "createdtime",
+                "modifiedtime",
+                "modifiedby",
+                "tags",
+                "starred",
+                "source",
+            ] {
                 assert!(m.field(f).is_some(), "{name} lacks {f}");
             }
             assert!(m.field(&m.number_field).is_some());

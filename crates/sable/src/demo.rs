@@ -427,8 +427,13 @@ fn generate_accounts(rng: &mut Rng) -> Vec<DemoAccount> {
             Some(p) => {
                 let parent = &out[p];
                 let city = (parent.city + 1 + rng.below(CITIES.len() - 1)) % CITIES.len();
-                let (brand, trade) = (parent.brand, parent.trade);
-                chinese_account(rng, n, brand, trade, city, Some(p))
+                let (brand, trade, owner) = (parent.brand, parent.trade, parent.owner);
+                // The group's account manager owns the subsidiary too: with private
+                // sharing, only the parent's owner may point to it.
+                DemoAccount {
+                    owner,
+                    ..chinese_account(rng, n, brand, trade, city, Some(p))
+                }
             }
             None => {
                 let trade = rng.below(TRADES.len());
