@@ -53,6 +53,27 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A write refused by a unique index: another save used the same value at the same
+    /// moment (two nodes on one PostgreSQL passed the service's check together). That is a
+    /// conflict to retry, not a failure of the server.
+    pub(crate) fn unique_race(self) -> StoreError {
+        let StoreError::Other(e) = &self else {
+            return self;
+        };
+        let unique = e.chain().any(|c| {
+            c.downcast_ref::<sqlx::Error>()
+                .and_then(sqlx::Error::as_database_error)
+                .is_some_and(|d| d.is_unique_violation())
+        });
+        if unique {
+            StoreError::Conflict(Conflict::State(
+                "another save used the same value of a unique field at the same moment; reload and try again".into(),
+            ))
+        } else {
+            self
+        }
+    }
+
     /// Shorthand for a not-found error.
     pub fn not_found(module: &str, id: i64) -> StoreError {
         StoreError::NotFound {

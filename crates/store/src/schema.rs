@@ -239,7 +239,52 @@ pub async fn create_field_indexes(
     for col in indexed_columns(module, field) {
         create_index(tx, table, &[col.as_str()]).await?;
     }
+    if field.unique {
+        create_unique_index(tx, table, field).await?;
+    }
     Ok(())
+}
+
+/// The database's own guard of a unique field among live records: the record service
+/// checks first and explains, but two nodes saving the same value at the same moment on
+/// one PostgreSQL both pass that check; the index refuses the second.
+async fn create_unique_index(tx: &mut Tx, table: &str, field: &FieldDef) -> anyhow::Result<()> {
+    let col = field.match_column().unwrap_or_else(|| field.name.clone());
+    anyhow::ensure!(is_safe_ident(table) && is_safe_ident(&col), "unsafe identifier");
+    let name = index_name(table, &col, "uniq");
+    // Values saved before the field became unique may repeat: keep the server starting,
+    // and keep relying on the service's check until they are cleaned up.
+    let dupes = format!(
+        "SELECT \"{col}\" FROM \"{table}\" WHERE \"deleted_at\" IS NULL AND \"{col}\" IS NOT NULL GROUP BY \"{col}\" HAVING COUNT(*) > 1 LIMIT 1"
+    );
+    let mut q = tx.sql();
+    q.push(&dupes);
+    if tx.fetch_optional(&q).await?.is_some() {
+        tracing::warn!(
+            table,
+            column = col,
+            "unique field holds repeated values: no unique index"
+        );
+        return Ok(());
+    }
+    let ddl =
+        format!("CREATE UNIQUE INDEX IF NOT EXISTS \"{name}\" ON \"{table}\" (\"{col}\") WHERE \"deleted_at\" IS NULL");
+    tx.execute_script(&ddl)
+        .await
+        .with_context(|| format!("unique index on {table}.{col}"))
+}
+
+/// An index name within PostgreSQL's 63 bytes: a long one keeps its start and gets a
+/// digest of the whole, so two long names that share a start stay two indexes.
+fn index_name(table: &str, col: &str, suffix: &str) -> String {
+    let name = format!("{table}_{col}_{suffix}");
+    if name.len() > 63 {
+        use sha2::Digest;
+        let digest = hex::encode(&sha2::Sha256::digest(name.as_bytes())[..4]);
+        format!("{}_{digest}_{suffix}", &name[..50])
+    } else {
+        name
+    }
 }
 
 async fn create_index(tx: &mut Tx, table: &str, cols: &[&str]) -> anyhow::Result<()> {
@@ -248,16 +293,7 @@ async fn create_index(tx: &mut Tx, table: &str, cols: &[&str]) -> anyhow::Result
         "unsafe identifier"
     );
     let col = cols.join("_");
-    let name = format!("{table}_{col}_idx");
-    // PostgreSQL cuts names at 63 bytes; a long one keeps its start and gets a digest of
-    // the whole, so two long names that share a start stay two indexes.
-    let name = if name.len() > 63 {
-        use sha2::Digest;
-        let digest = hex::encode(&sha2::Sha256::digest(name.as_bytes())[..4]);
-        format!("{}_{digest}_idx", &name[..50])
-    } else {
-        name
-    };
+    let name = index_name(table, &col, "idx");
     let columns: String = cols.iter().map(|c| format!("\"{c}\", ")).collect();
     let ddl =
         format!("CREATE INDEX IF NOT EXISTS \"{name}\" ON \"{table}\" ({columns}\"id\") WHERE \"deleted_at\" IS NULL");

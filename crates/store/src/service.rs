@@ -271,6 +271,17 @@ impl<'a> RecordService<'a> {
         inputs: &[Map<String, Json>],
         opts: &CreateOptions,
     ) -> StoreResult<Vec<BatchOutcome>> {
+        self.write_many(module, inputs, opts)
+            .await
+            .map_err(StoreError::unique_race)
+    }
+
+    async fn write_many(
+        &self,
+        module: &str,
+        inputs: &[Map<String, Json>],
+        opts: &CreateOptions,
+    ) -> StoreResult<Vec<BatchOutcome>> {
         let all_or_nothing = opts.all_or_nothing;
         let (registry, m) = self.entity_module(module).await?;
         let mut parsed: Vec<Result<FieldValues, ValidationErrors>> = Vec::with_capacity(inputs.len());
@@ -433,6 +444,18 @@ impl<'a> RecordService<'a> {
         expected_version: Option<i64>,
         input: &Map<String, Json>,
     ) -> StoreResult<Record> {
+        self.write_update(module, id, expected_version, input)
+            .await
+            .map_err(StoreError::unique_race)
+    }
+
+    async fn write_update(
+        &self,
+        module: &str,
+        id: i64,
+        expected_version: Option<i64>,
+        input: &Map<String, Json>,
+    ) -> StoreResult<Record> {
         let (registry, m) = self.entity_module(module).await?;
         let values = validate_input(&registry, &m, input, Mode::Update, &self.actor.tz, false)?;
         let mut w = self.store.begin_write().await?;
@@ -549,6 +572,12 @@ impl<'a> RecordService<'a> {
     }
 
     async fn set_deleted(&self, module: &str, id: i64, delete: bool) -> StoreResult<()> {
+        self.write_deleted(module, id, delete)
+            .await
+            .map_err(StoreError::unique_race)
+    }
+
+    async fn write_deleted(&self, module: &str, id: i64, delete: bool) -> StoreResult<()> {
         let (_, m) = self.entity_module(module).await?;
         let mut w = self.store.begin_write().await?;
         let current = self.writable(&mut w.tx, &m, id, !delete).await?;

@@ -382,3 +382,42 @@ async fn every_field_type_as_a_custom_field_filters_sorts_and_searches() {
         db.cleanup().await;
     }
 }
+
+/// A unique field is also guarded by the database: restoring a record whose value another
+/// live record took meanwhile is a conflict, not a silent duplicate.
+#[tokio::test]
+async fn unique_fields_are_guarded_by_the_database() {
+    use sable_store::{Conflict, StoreError};
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin();
+        let new: NewField = serde_json::from_value(json!({
+            "name": "cf_tax_id", "type": "text", "label": {"en": "Tax ID", "zh-CN": "税号"}, "unique": true
+        }))
+        .unwrap();
+        add_custom_field(&store, &actor, "Accounts", &new).await.unwrap();
+        sable_store::users::ensure_admin(&store, Some("password1"))
+            .await
+            .unwrap();
+        let owner = sable_store::users::find_user(&store, "admin").await.unwrap().unwrap();
+        let svc = store.records(&actor);
+        let fields = json!({"accountname": "甲", "cf_tax_id": "91110000X", "assigned_user_id": owner.id});
+        let first = svc.create("Accounts", &obj(fields.clone())).await.unwrap();
+        assert!(matches!(
+            svc.create("Accounts", &obj(fields.clone())).await,
+            Err(StoreError::Invalid(_))
+        ));
+        svc.delete("Accounts", first.id).await.unwrap();
+        let second = svc.create("Accounts", &obj(fields)).await.unwrap();
+        let restored = svc.restore("Accounts", first.id).await;
+        assert!(
+            matches!(restored, Err(StoreError::Conflict(Conflict::State(_)))),
+            "{}: {restored:?}",
+            db.backend
+        );
+        assert!(svc.get("Accounts", second.id).await.is_ok());
+        assert!(svc.get("Accounts", first.id).await.is_err(), "still in the recycle bin");
+        store.close().await;
+        db.cleanup().await;
+    }
+}
