@@ -758,3 +758,122 @@ async fn a_dry_run_resolves_parents_later_in_the_file_as_the_real_run_does() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn exported_records_import_back_unchanged() {
+    use sable_core::Labels;
+    use sable_core::registry::{NewField, NewPicklistValue};
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        let field = |name: &str, field_type: &str, values: Vec<NewPicklistValue>| NewField {
+            name: name.into(),
+            field_type: field_type.into(),
+            label: Labels::new(name, name),
+            block: None,
+            mandatory: false,
+            unique: false,
+            default: None,
+            values,
+            targets: Vec::new(),
+            max_length: None,
+            scale: None,
+            searchable: false,
+            help: None,
+            prefix: None,
+        };
+        let channels = ["微信", "抖音", "Web"]
+            .map(|v| NewPicklistValue::Plain(v.into()))
+            .to_vec();
+        for f in [
+            field("cf_channels", "multipicklist", channels),
+            field("cf_meeting", "datetime", Vec::new()),
+        ] {
+            sable_store::meta_store::add_custom_field(&store, &actor, "Opportunities", &f)
+                .await
+                .unwrap();
+        }
+        let svc = store.records(&actor);
+        let account = svc
+            .create(
+                "Accounts",
+                &serde_json::json!({"accountname": "甲公司"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            )
+            .await
+            .unwrap();
+        for (name, stage, channels, meeting) in [
+            ("大单", "Prospecting", "微信;抖音", "2024-03-05 10:30:00"),
+            ("小单", "Closed Won", "Web", "2023-12-31 23:59:59"),
+        ] {
+            let input = serde_json::json!({
+                "potentialname": name,
+                "amount": "12345.67",
+                "related_to": account.id,
+                "closingdate": "2024-06-30",
+                "sales_stage": stage,
+                "cf_channels": channels,
+                "cf_meeting": meeting,
+                "assigned_user_id": actor.user_id(),
+            });
+            svc.create("Opportunities", input.as_object().unwrap()).await.unwrap();
+        }
+        let before = all_values(&store, &actor, "Opportunities", "id").await;
+        let mut out = Vec::new();
+        export_csv(
+            &store,
+            &actor,
+            "Opportunities",
+            sable_import::export::Selection {
+                filter: Filter::everything(),
+                columns: None,
+            },
+            ExportEncoding::Utf8Bom,
+            &mut out,
+        )
+        .await
+        .unwrap();
+        let table = open_csv(std::io::Cursor::new(out), EncodingChoice::Auto, Limits::default()).unwrap();
+        let opts = ImportOptions {
+            module: "Opportunities".into(),
+            match_fields: vec!["potential_no".into()],
+            on_duplicate: OnDuplicate::Update,
+            batch: 100,
+            ..ImportOptions::default()
+        };
+        let r = run_import(&store, &actor, table, &opts, |_| {}).await.unwrap();
+        assert_eq!(
+            r.summary(),
+            "created 0, updated 2, skipped 0, failed 0",
+            "{}: {:?}",
+            db.backend,
+            r.rows
+        );
+        // Only what the system keeps itself (modified time, source) is not read back.
+        assert!(
+            r.unmapped_with_data.len() <= 2 && !r.unmapped_with_data.iter().any(|c| c.starts_with("cf_")),
+            "{:?}",
+            r.unmapped_with_data
+        );
+        let after = all_values(&store, &actor, "Opportunities", "id").await;
+        assert_eq!(before.len(), after.len());
+        for (b, a) in before.iter().zip(&after) {
+            for (name, value) in &b.values {
+                if name == "modifiedtime" || name == "modifiedby" {
+                    continue;
+                }
+                assert_eq!(a.values.get(name), Some(value), "{name} changed on {}", db.backend);
+            }
+        }
+        assert_eq!(
+            after[0].values.get("cf_meeting"),
+            Some(&Value::DateTime(
+                sable_core::parse::parse_datetime("2024-03-05 10:30:00", actor.tz()).unwrap()
+            ))
+        );
+        store.close().await;
+        db.cleanup().await;
+    }
+}
