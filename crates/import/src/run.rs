@@ -99,6 +99,12 @@ pub struct ImportReport {
     pub rows: Vec<RowReport>,
     /// Things worth knowing that failed no row (e.g. a parent that never turned up).
     pub warnings: Vec<String>,
+    /// Custom fields created for unmapped columns before the rows, on request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub created_fields: Vec<String>,
+    /// Picklist values added (field, value) before the rows, on request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub added_picklist_values: Vec<(String, String)>,
     /// What was created and what was overwritten (with the values before), for undo.
     #[serde(skip)]
     pub journal: Vec<JournalEntry>,

@@ -379,7 +379,7 @@ pub async fn run(State(state): State<AppState>, user: UiUser, body: Bytes) -> Re
         json!(form_value(&form, "encoding").unwrap_or("auto")),
     );
     options.insert("token".into(), json!(token));
-    let (opts, encoding) = match sable_import::jobs::options_from_json(&module, &options) {
+    let job = match sable_import::jobs::options_from_json(&module, &options) {
         Ok(x) => x,
         Err(e) => {
             return upload_page(
@@ -399,8 +399,7 @@ pub async fn run(State(state): State<AppState>, user: UiUser, body: Bytes) -> Re
         user.actor.clone(),
         path,
         file_name,
-        encoding,
-        opts,
+        job,
         json!(options),
     )
     .await
@@ -547,7 +546,7 @@ pub async fn again(State(state): State<AppState>, user: UiUser, Path(id): Path<S
         return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
     };
     options.insert("dry_run".into(), json!(false));
-    let (opts, encoding) = match sable_import::jobs::options_from_json(&job.module, &options) {
+    let job_options = match sable_import::jobs::options_from_json(&job.module, &options) {
         Ok(x) => x,
         Err(_) => return error_page(user.lang, StatusCode::BAD_REQUEST, "error_server"),
     };
@@ -557,8 +556,7 @@ pub async fn again(State(state): State<AppState>, user: UiUser, Path(id): Path<S
         user.actor.clone(),
         path,
         job.file_name,
-        encoding,
-        opts,
+        job_options,
         json!(options),
     )
     .await
