@@ -56,7 +56,30 @@ pub fn export_fields(module: &ModuleDef) -> Vec<&FieldDef> {
         .collect()
 }
 
-fn cell(registry: &Registry, field: &FieldDef, value: Option<&Value>, label: Option<&str>, lang: Lang) -> String {
+/// A date-time as the import reads it back: local time in the actor's zone (what a person
+/// expects to see in a spreadsheet), with the offset only when that local time occurs twice
+/// (a daylight-saving fall-back hour) and would otherwise be ambiguous.
+pub fn datetime_cell(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    let datetime = tz.to_datetime(t);
+    let local = datetime.strftime("%Y-%m-%d %H:%M:%S%.f").to_string();
+    if tz.to_ambiguous_timestamp(datetime).unambiguous().is_ok() {
+        local
+    } else {
+        let seconds = tz.to_offset(t).seconds();
+        let sign = if seconds < 0 { '-' } else { '+' };
+        let minutes = seconds.unsigned_abs() / 60;
+        format!("{local}{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+    }
+}
+
+fn cell(
+    registry: &Registry,
+    field: &FieldDef,
+    value: Option<&Value>,
+    label: Option<&str>,
+    lang: Lang,
+    tz: &jiff::tz::TimeZone,
+) -> String {
     match (field.field_type, value) {
         (_, None | Some(Value::Null)) => String::new(),
         (FieldType::Picklist, Some(Value::Text(v))) => label_of(registry, field, v, lang),
@@ -69,7 +92,7 @@ fn cell(registry: &Registry, field: &FieldDef, value: Option<&Value>, label: Opt
             label.map_or_else(|| id.to_string(), str::to_string)
         }
         (FieldType::Boolean, Some(Value::Bool(b))) => if *b { "1" } else { "0" }.into(),
-        (FieldType::Datetime, Some(Value::DateTime(t))) => t.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        (FieldType::Datetime, Some(Value::DateTime(t))) => datetime_cell(*t, tz),
         (_, Some(v)) => v.to_text(field),
     }
 }
@@ -127,6 +150,7 @@ async fn each_row(
                         r.values.get(&f.name),
                         r.labels.get(&f.name).map(String::as_str),
                         actor.lang(),
+                        actor.tz(),
                     )
                 })
                 .collect();
@@ -200,4 +224,25 @@ pub async fn export_xlsx(
     let bytes = workbook.save_to_buffer().map_err(|e| ExportError::Io(e.to_string()))?;
     out.write_all(&bytes).map_err(|e| ExportError::Io(e.to_string()))?;
     Ok(u64::from(row_index.saturating_sub(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sable_core::parse::parse_datetime;
+
+    #[test]
+    fn datetimes_are_written_in_the_zone_the_import_reads_them_in() {
+        let shanghai = jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone");
+        let t: jiff::Timestamp = "2024-03-05T02:30:00Z".parse().expect("timestamp");
+        assert_eq!(datetime_cell(t, &shanghai), "2024-03-05 10:30:00");
+        let precise: jiff::Timestamp = "2024-03-05T02:30:00.125Z".parse().expect("timestamp");
+        let new_york = jiff::tz::TimeZone::get("America/New_York").expect("zone");
+        // 01:30 happens twice on 2024-11-03 in New York: the offset tells which.
+        let fold: jiff::Timestamp = "2024-11-03T05:30:00Z".parse().expect("timestamp");
+        assert_eq!(datetime_cell(fold, &new_york), "2024-11-03 01:30:00-04:00");
+        for (t, tz) in [(t, &shanghai), (precise, &shanghai), (fold, &new_york), (t, &new_york)] {
+            assert_eq!(parse_datetime(&datetime_cell(t, tz), tz), Ok(t), "{t} in {tz:?}");
+        }
+    }
 }

@@ -7,8 +7,17 @@ use sable_store::imports::{self, Counts, ImportJob};
 use sable_store::{Actor, Store, StoreError};
 use serde_json::{Map, Value as Json, json};
 
-use crate::run::{ImportOptions, ImportReport, RowStatus, run_import};
+use crate::prepare::{Extras, import_with_extras};
+use crate::run::{ImportOptions, ImportReport, RowStatus};
 use crate::table::{EncodingChoice, Limits, open_file};
+
+/// A job's options as read from JSON.
+#[derive(Clone, Debug)]
+pub struct JobOptions {
+    pub opts: ImportOptions,
+    pub encoding: EncodingChoice,
+    pub extras: Extras,
+}
 
 /// Starts an import of a saved file in the background; returns the job id at once.
 pub async fn start(
@@ -16,10 +25,10 @@ pub async fn start(
     actor: Actor,
     file: PathBuf,
     file_name: String,
-    encoding: EncodingChoice,
-    opts: ImportOptions,
+    job: JobOptions,
     options_json: Json,
 ) -> Result<i64, StoreError> {
+    let JobOptions { opts, encoding, extras } = job;
     let job_id = imports::create_job(&store, &actor, &opts.module, &file_name, &options_json).await?;
     tokio::spawn(async move {
         let (tx, mut rx) = tokio::sync::watch::channel(0u64);
@@ -34,14 +43,23 @@ pub async fn start(
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             }
         });
-        let outcome = match open_file(&file, encoding, Limits::default()) {
-            Ok(table) => run_import(&store, &actor, table, &opts, |done| {
-                let _ = tx.send(done);
-            })
-            .await
-            .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
+        // Count the rows first (reading is fast next to importing) so the bar has an end.
+        if let Ok(mut table) = open_file(&file, encoding, Limits::default()) {
+            let total = table.rows().count() as u64;
+            if let Err(e) = imports::set_total(&store, job_id, total).await {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    job_id,
+                    "could not record the size of an import"
+                );
+            }
+        }
+        let open = || open_file(&file, encoding, Limits::default());
+        let outcome = import_with_extras(&store, &actor, open, &opts, extras, |done| {
+            let _ = tx.send(done);
+        })
+        .await
+        .map_err(|e| e.to_string());
         drop(tx);
         let _ = writer.await;
         let result = match &outcome {
@@ -95,6 +113,8 @@ pub fn report_json(r: &ImportReport) -> Json {
         "fields": r.fields,
         "unmapped_with_data": r.unmapped_with_data,
         "warnings": r.warnings,
+        "created_fields": r.created_fields,
+        "added_picklist_values": r.added_picklist_values,
         "dry_run": r.dry_run,
         "rows": r.rows.iter().filter(|x| x.status != RowStatus::Created).take(10_000).collect::<Vec<_>>(),
     })
@@ -132,7 +152,8 @@ pub async fn undo(store: &Store, actor: &Actor, job_id: i64) -> Result<ImportJob
 
 /// Options as the API takes them (JSON), turned into import options. An owner name that
 /// is nobody fails its row unless `default_owner` names someone.
-pub fn options_from_json(module: &str, v: &Map<String, Json>) -> Result<(ImportOptions, EncodingChoice), String> {
+/// `create_fields`, `add_picklist_values` and `all_or_nothing` are booleans ([`Extras`]).
+pub fn options_from_json(module: &str, v: &Map<String, Json>) -> Result<JobOptions, String> {
     let text = |k: &str| v.get(k).and_then(Json::as_str);
     let mapping = match v.get("mapping") {
         None | Some(Json::Null) => None,
@@ -173,5 +194,15 @@ pub fn options_from_json(module: &str, v: &Map<String, Json>) -> Result<(ImportO
         date_order,
         batch: 500,
     };
-    Ok((opts, encoding))
+    let flag = |k: &str| match v.get(k) {
+        None | Some(Json::Null) => Ok(false),
+        Some(Json::Bool(b)) => Ok(*b),
+        Some(_) => Err(format!("{k}: true or false")),
+    };
+    let extras = Extras {
+        create_fields: flag("create_fields")?,
+        add_picklist_values: flag("add_picklist_values")?,
+        all_or_nothing: flag("all_or_nothing")?,
+    };
+    Ok(JobOptions { opts, encoding, extras })
 }

@@ -8,7 +8,8 @@ use sable_core::registry::NewField;
 use sable_store::{Actor, Store, StoreError};
 
 use crate::mapping::{self, MappingFile};
-use crate::table::Table;
+use crate::run::{ImportError, ImportOptions, ImportReport, run_import};
+use crate::table::{Table, TableError};
 
 /// A field name for a column header: `cf_` and its ASCII letters and digits, or `cf_col_N`.
 fn field_name_for(header: &str, index: usize, taken: &dyn Fn(&str) -> bool) -> String {
@@ -148,6 +149,67 @@ pub async fn add_missing_picklist_values(
         sable_store::meta_store::set_picklist(store, actor, list).await?;
     }
     Ok(missing)
+}
+
+/// What an import may do besides importing rows, when the user asks for it (the CLI's
+/// `--create-fields`, `--add-picklist-values` and `--all-or-nothing`; the same options
+/// through the API and the web wizard).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// Create a text custom field for each unmapped column (administrators only).
+    pub create_fields: bool,
+    /// Add cells that match no picklist value to the picklist (administrators only).
+    pub add_picklist_values: bool,
+    /// Check every row first and write nothing unless all are valid.
+    pub all_or_nothing: bool,
+}
+
+/// Imports a file with the [`Extras`] asked for: fields and picklist values first, then
+/// the rows (checked whole first for all-or-nothing). `open` reads the file from the start
+/// each time it is called. What was created or added is in the report.
+pub async fn import_with_extras(
+    store: &Store,
+    actor: &Actor,
+    open: impl Fn() -> Result<Table, TableError>,
+    opts: &ImportOptions,
+    extras: Extras,
+    mut progress: impl FnMut(u64),
+) -> Result<ImportReport, ImportError> {
+    let mut opts = opts.clone();
+    let mut created_fields = Vec::new();
+    if extras.create_fields {
+        let mut file = opts.mapping.clone().unwrap_or_default();
+        let headers = open()?.headers;
+        created_fields = create_fields_for_unmapped(store, actor, &opts.module, &headers, &mut file).await?;
+        opts.mapping = Some(file);
+    }
+    let mut added_values = Vec::new();
+    if extras.add_picklist_values {
+        let file = opts.mapping.clone().unwrap_or_default();
+        added_values = add_missing_picklist_values(store, actor, &opts.module, open()?, &file).await?;
+    }
+    let mut report = if extras.all_or_nothing && !opts.dry_run {
+        let check = ImportOptions {
+            dry_run: true,
+            ..opts.clone()
+        };
+        let checked = run_import(store, actor, open()?, &check, &mut progress).await?;
+        if checked.failed == 0 {
+            run_import(store, actor, open()?, &opts, &mut progress).await?
+        } else {
+            let mut refused = checked;
+            refused.warnings.push(format!(
+                "{} rows are invalid: nothing was written (all or nothing)",
+                refused.failed
+            ));
+            refused
+        }
+    } else {
+        run_import(store, actor, open()?, &opts, &mut progress).await?
+    };
+    report.created_fields = created_fields;
+    report.added_picklist_values = added_values;
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -99,6 +99,12 @@ pub struct ImportReport {
     pub rows: Vec<RowReport>,
     /// Things worth knowing that failed no row (e.g. a parent that never turned up).
     pub warnings: Vec<String>,
+    /// Custom fields created for unmapped columns before the rows, on request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub created_fields: Vec<String>,
+    /// Picklist values added (field, value) before the rows, on request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub added_picklist_values: Vec<(String, String)>,
     /// What was created and what was overwritten (with the values before), for undo.
     #[serde(skip)]
     pub journal: Vec<JournalEntry>,
@@ -161,6 +167,53 @@ struct Pending {
     /// References to this module that named nothing yet: the target may come later in
     /// the same file (a subsidiary listed before its parent). Resolved after all rows.
     deferred: Vec<(String, String)>,
+}
+
+/// A match key seen earlier in the file.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    /// The record the row created (None: not written, in a dry run or a failed row).
+    id: Option<i64>,
+    /// Whether [`existing_matches`] will find the record from now on, so the key need not
+    /// be kept: the actor sees it and every match field compares by its normalised key.
+    findable: bool,
+}
+
+/// Whether the actor will find again a record it created with `input` through a query.
+fn visible_to(actor: &Actor, module: &ModuleDef, input: &Map<String, Json>) -> bool {
+    actor.is_admin()
+        || module.sharing != sable_core::Sharing::Private
+        || match input.get("assigned_user_id") {
+            // The record service makes the actor the owner.
+            None => actor.user_ref().is_some(),
+            Some(owner) => owner.as_i64() == Some(actor.user_id()),
+        }
+}
+
+/// What the file's earlier rows left behind: their match keys and, in a dry run, their names.
+struct Earlier<'a> {
+    seen: &'a mut HashMap<String, Seen>,
+    names: Option<&'a mut HashMap<String, u32>>,
+}
+
+/// The display label and record number a row will have once created, for a dry run to
+/// resolve references to rows of the same file as a real run does.
+fn future_names(module: &ModuleDef, input: &Map<String, Json>, tz: &jiff::tz::TimeZone) -> Vec<String> {
+    let ctx = ParseContext { picklist: None, tz };
+    let mut values = sable_core::record::FieldValues::new();
+    for name in module.label_fields.iter().chain(std::iter::once(&module.number_field)) {
+        if let (Some(field), Some(Json::String(text))) = (module.field(name), input.get(name))
+            && let Ok(v) = parse_text(field, text, &ctx)
+        {
+            values.insert(name.clone(), v);
+        }
+    }
+    let mut names = vec![sable_core::record::display_label(module, &values)];
+    if let Some(Value::Text(number)) = values.get(&module.number_field) {
+        names.push(number.clone());
+    }
+    names.retain(|n| !n.is_empty());
+    names
 }
 
 fn errors_text(errors: &BTreeMap<String, String>) -> String {
@@ -272,11 +325,21 @@ async fn import_table(
     let mut unmapped_seen = vec![false; table.headers.len()];
     let svc = store.records(actor);
     let mut references: HashMap<(String, String), Result<i64, String>> = HashMap::new();
-    // Keys seen earlier in this file → the record they created (None in a dry run).
-    let mut seen: HashMap<String, Option<i64>> = HashMap::new();
+    // Keys seen earlier in this file. Once a batch is committed, the keys of records the
+    // actor can find again are dropped (`existing_matches` finds them in the database), so
+    // memory stays flat however long the file is.
+    let mut seen: HashMap<String, Seen> = HashMap::new();
     let batch_size = if opts.batch == 0 { 1000 } else { opts.batch.min(1000) };
     let mut done = 0u64;
     let mut later: Vec<(i64, u64, String, String)> = Vec::new();
+    // In a dry run nothing is written, so the names of rows accepted so far stand in for
+    // the records a real run would find (only when the module refers to itself).
+    let refers_to_itself = mapping.fields.iter().flatten().any(|f| {
+        module
+            .field(f)
+            .is_some_and(|d| d.field_type == FieldType::Reference && d.targets.contains(&module.name))
+    });
+    let mut dry_names: Option<HashMap<String, u32>> = (opts.dry_run && refers_to_itself).then(HashMap::new);
     let mut rows = table.rows();
     loop {
         let mut pending = Vec::with_capacity(batch_size);
@@ -336,7 +399,7 @@ async fn import_table(
                     Ok(id) => {
                         input.insert(field, json!(id));
                     }
-                    Err(_) if targets.contains(&module.name) && !opts.dry_run => {
+                    Err(_) if targets.contains(&module.name) => {
                         references.remove(&key);
                         deferred.push((field, cell));
                     }
@@ -359,7 +422,24 @@ async fn import_table(
         if pending.is_empty() {
             break;
         }
-        later.extend(import_batch(store, actor, &module, opts, pending, &mut seen, &mut report).await?);
+        later.extend(
+            import_batch(
+                store,
+                actor,
+                &module,
+                opts,
+                pending,
+                Earlier {
+                    seen: &mut seen,
+                    names: dry_names.as_mut(),
+                },
+                &mut report,
+            )
+            .await?,
+        );
+        if !opts.dry_run {
+            seen.retain(|_, s| !s.findable);
+        }
         if !keep_journal {
             report.journal.clear();
         }
@@ -368,6 +448,19 @@ async fn import_table(
     // References to rows that came later in the file.
     for (id, line, field, cell) in later {
         let found = svc.find_by_label_or_number(&module.name, &cell).await?;
+        if let Some(names) = &dry_names {
+            let outcome = match found.len() + names.get(&cell).copied().unwrap_or(0) as usize {
+                1 => Ok(()),
+                0 => Err(format!("no {} named `{cell}`", module.name)),
+                _ => Err(format!("several records are named `{cell}`")),
+            };
+            if let Err(e) = outcome {
+                report
+                    .warnings
+                    .push(format!("line {line}: created without {field}: {e}"));
+            }
+            continue;
+        }
         let outcome = match found.as_slice() {
             [target] => svc
                 .update(
@@ -444,10 +537,21 @@ async fn import_batch(
     module: &ModuleDef,
     opts: &ImportOptions,
     pending: Vec<Pending>,
-    seen: &mut HashMap<String, Option<i64>>,
+    earlier: Earlier<'_>,
     report: &mut ImportReport,
 ) -> Result<Vec<(i64, u64, String, String)>, ImportError> {
+    let Earlier {
+        seen,
+        names: mut dry_names,
+    } = earlier;
     let svc = store.records(actor);
+    // Text keys are compared case-folded here but exactly by a query, so only e-mail and
+    // phone keys (compared normalised on both sides) may be left to the database.
+    let keys_findable = !opts.match_fields.is_empty()
+        && opts
+            .match_fields
+            .iter()
+            .all(|f| module.field(f).is_some_and(|f| f.match_column().is_some()));
     // Duplicates: against earlier rows of the file first, then existing records.
     let keys: Vec<(usize, String, Json)> = if opts.match_fields.is_empty() {
         Vec::new()
@@ -472,11 +576,17 @@ async fn import_batch(
         let key = key_of.get(&i).cloned();
         let target = key
             .as_ref()
-            .and_then(|k| existing.get(k).copied().map(Some).or_else(|| seen.get(k).copied()));
+            .and_then(|k| existing.get(k).copied().map(Some).or_else(|| seen.get(k).map(|s| s.id)));
         match (target, opts.on_duplicate) {
             (None, _) => {
                 if let Some(k) = &key {
-                    seen.insert(k.clone(), None);
+                    seen.insert(
+                        k.clone(),
+                        Seen {
+                            id: None,
+                            findable: false,
+                        },
+                    );
                 }
                 new_rows.push((p, key));
             }
@@ -547,6 +657,11 @@ async fn import_batch(
     for ((p, key), outcome) in new_rows.into_iter().zip(outcomes) {
         match outcome {
             Ok(id) => {
+                if let Some(names) = dry_names.as_deref_mut() {
+                    for name in future_names(module, &p.input, actor.tz()) {
+                        *names.entry(name).or_insert(0) += 1;
+                    }
+                }
                 later.extend(p.deferred.iter().map(|(f, c)| (id, p.line, f.clone(), c.clone())));
                 if !opts.dry_run {
                     report.journal.push(JournalEntry {
@@ -558,7 +673,8 @@ async fn import_batch(
                 if let Some(k) = key
                     && !opts.dry_run
                 {
-                    seen.insert(k, Some(id));
+                    let findable = keys_findable && visible_to(actor, module, &p.input);
+                    seen.insert(k, Seen { id: Some(id), findable });
                 }
                 report.record(
                     p.line,

@@ -7,7 +7,8 @@ use sable_core::Filter;
 use sable_import::convert::DateOrder;
 use sable_import::export::{ExportEncoding, ExportFormat, Selection, export_csv, export_xlsx};
 use sable_import::mapping::MappingFile;
-use sable_import::run::{ImportOptions, OnDuplicate, RowStatus, run_import};
+use sable_import::prepare::{Extras, import_with_extras};
+use sable_import::run::{ImportOptions, OnDuplicate, RowStatus};
 use sable_import::table::{EncodingChoice, Limits, open_file};
 use sable_store::Store;
 use sable_store::users;
@@ -40,32 +41,7 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
     };
     let encoding =
         EncodingChoice::parse(&args.encoding).with_context(|| format!("unknown encoding {}", args.encoding))?;
-    let mut mapping = mapping;
-    let open = || {
-        open_file(&args.file, encoding, Limits::default()).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))
-    };
-    if args.create_fields {
-        let mut file = mapping.clone().unwrap_or_default();
-        let headers = open()?.headers;
-        let created =
-            sable_import::prepare::create_fields_for_unmapped(store, &user.actor(), &args.module, &headers, &mut file)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-        if !created.is_empty() {
-            eprintln!("created custom fields: {}", created.join(", "));
-        }
-        mapping = Some(file);
-    }
-    if args.add_picklist_values {
-        let file = mapping.clone().unwrap_or_default();
-        let added =
-            sable_import::prepare::add_missing_picklist_values(store, &user.actor(), &args.module, open()?, &file)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-        for (field, value) in &added {
-            eprintln!("added `{value}` to the picklist of {field}");
-        }
-    }
+    let open = || open_file(&args.file, encoding, Limits::default());
     let opts = ImportOptions {
         module: args.module.clone(),
         mapping,
@@ -82,43 +58,34 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
             .with_context(|| format!("--date-order must be ymd, dmy or mdy, not {}", args.date_order))?,
         batch: 500,
     };
-    let table = open()?;
+    let table = open().map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     eprintln!(
         "reading {} ({}, {} columns)",
         args.file.display(),
         table.encoding,
         table.headers.len()
     );
-    let actor = user.actor();
-    let mut report = if args.all_or_nothing && !opts.dry_run {
-        // Check every row first; write only when none fails.
-        let check = ImportOptions {
-            dry_run: true,
-            ..opts.clone()
-        };
-        run_import(store, &actor, table, &check, |done| eprint!("\rchecking: {done} rows"))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-    } else {
-        run_import(store, &actor, table, &opts, |done| eprint!("\r{done} rows read"))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?
+    drop(table);
+    let extras = Extras {
+        create_fields: args.create_fields,
+        add_picklist_values: args.add_picklist_values,
+        all_or_nothing: args.all_or_nothing,
     };
-    if args.all_or_nothing && !opts.dry_run {
-        eprintln!();
-        if report.failed == 0 {
-            report = run_import(store, &actor, open()?, &opts, |done| eprint!("\r{done} rows read"))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-        } else {
-            eprintln!(
-                "{} rows are invalid: nothing was written (--all-or-nothing)",
-                report.failed
-            );
-            report.dry_run = true;
-        }
-    }
+    let report = import_with_extras(store, &user.actor(), open, &opts, extras, |done| {
+        eprint!("\r{done} rows read")
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     eprintln!();
+    if !report.created_fields.is_empty() {
+        eprintln!("created custom fields: {}", report.created_fields.join(", "));
+    }
+    for (field, value) in &report.added_picklist_values {
+        eprintln!("added `{value}` to the picklist of {field}");
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     for (header, field) in report.headers.iter().zip(&report.fields) {
         eprintln!("  {header:<24} → {}", field.as_deref().unwrap_or("(not imported)"));
     }

@@ -24,6 +24,8 @@ pub struct ImportJob {
     pub file_name: String,
     pub options: Json,
     pub processed_rows: i64,
+    /// Rows the file holds, once counted (for a progress bar).
+    pub total_rows: Option<i64>,
     pub created: i64,
     pub updated: i64,
     pub skipped: i64,
@@ -44,7 +46,7 @@ pub struct JournalEntry {
     pub before: Option<Json>,
 }
 
-const JOB_COLUMNS: &str = "id, module, owner_id, status, file_name, options, processed_rows, created_count, updated_count, skipped_count, failed_count, report, error, finished_at, created_at";
+const JOB_COLUMNS: &str = "id, module, owner_id, status, file_name, options, processed_rows, total_rows, created_count, updated_count, skipped_count, failed_count, report, error, finished_at, created_at";
 
 fn row_to_job(r: &crate::db::Row) -> anyhow::Result<ImportJob> {
     let json = |name: &str| -> anyhow::Result<Option<Json>> {
@@ -59,6 +61,7 @@ fn row_to_job(r: &crate::db::Row) -> anyhow::Result<ImportJob> {
         file_name: r.text("file_name")?,
         options: json("options")?.unwrap_or(Json::Null),
         processed_rows: r.int("processed_rows")?,
+        total_rows: r.opt_int("total_rows")?,
         created: r.int("created_count")?,
         updated: r.int("updated_count")?,
         skipped: r.int("skipped_count")?,
@@ -107,6 +110,20 @@ pub async fn set_progress(store: &Store, job_id: i64, processed: u64) -> anyhow:
     q.push("UPDATE import_jobs SET processed_rows = ")
         .bind(i64::try_from(processed).unwrap_or(i64::MAX));
     q.push(", updated_at = ")
+        .bind(now_ms())
+        .push(" WHERE id = ")
+        .bind(job_id);
+    db.execute(&q).await?;
+    Ok(())
+}
+
+/// Records how many rows the job's file holds.
+pub async fn set_total(store: &Store, job_id: i64, total: u64) -> anyhow::Result<()> {
+    let db = store.db();
+    let mut q = db.sql();
+    q.push("UPDATE import_jobs SET total_rows = ")
+        .bind(i64::try_from(total).unwrap_or(i64::MAX))
+        .push(", updated_at = ")
         .bind(now_ms())
         .push(" WHERE id = ")
         .bind(job_id);

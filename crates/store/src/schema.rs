@@ -60,6 +60,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261204050000_create_field_counters.sql"),
         postgres: include_str!("../migrations/postgres/20261204050000_create_field_counters.sql"),
     },
+    Migration {
+        version: "20261204060000_add_import_job_total",
+        sqlite: include_str!("../migrations/sqlite/20261204060000_add_import_job_total.sql"),
+        postgres: include_str!("../migrations/postgres/20261204060000_add_import_job_total.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.

@@ -616,3 +616,264 @@ async fn unknown_columns_become_fields_and_unknown_values_join_picklists_on_requ
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn duplicates_across_batches_are_caught_as_admin_and_for_another_owner() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let admin_user = admin(&store).await;
+        let admin_actor = admin_user.actor();
+        let clerk = users::create_user(
+            &store,
+            &admin_actor,
+            &NewUser {
+                user_name: "clerk".into(),
+                password: "clerk-password-1".into(),
+                first_name: None,
+                last_name: "Clerk".into(),
+                email1: None,
+                is_admin: false,
+                language: None,
+                time_zone: None,
+            },
+        )
+        .await
+        .unwrap()
+        .actor();
+        // With two rows per batch, each repeat comes one or two batches after its original.
+        let csv = |tag: &str| {
+            format!(
+                "lastname,email\n{tag}甲,a@{tag}.cn\n{tag}乙,b@{tag}.cn\n{tag}丙,c@{tag}.cn\n{tag}丁,A@{tag}.CN\n{tag}戊,d@{tag}.cn\n{tag}己,b@{tag}.cn\n"
+            )
+        };
+        let table = |text: String| {
+            open_csv(
+                std::io::Cursor::new(text.into_bytes()),
+                EncodingChoice::Auto,
+                Limits::default(),
+            )
+            .unwrap()
+        };
+        let by_email = ImportOptions {
+            module: "Leads".into(),
+            match_fields: vec!["email".into()],
+            batch: 2,
+            ..ImportOptions::default()
+        };
+        // An administrator, then a user importing records it will not see (Leads are private).
+        for (who, actor, owner) in [("admin", &admin_actor, admin_user.id), ("clerk", &clerk, admin_user.id)] {
+            let opts = ImportOptions {
+                default_owner: Some(owner),
+                ..by_email.clone()
+            };
+            let r = run_import(&store, actor, table(csv(who)), &opts, |_| {}).await.unwrap();
+            assert_eq!(
+                r.summary(),
+                "created 4, updated 0, skipped 2, failed 0",
+                "{who} on {}: {:?}",
+                db.backend,
+                r.rows
+            );
+            assert_eq!(
+                r.rows.iter().map(|row| row.line).collect::<Vec<_>>(),
+                vec![5, 7],
+                "{who}"
+            );
+        }
+        // Names compare case-folded in the file but exactly in the database: still caught.
+        let by_name = ImportOptions {
+            module: "Leads".into(),
+            match_fields: vec!["lastname".into()],
+            default_owner: Some(admin_user.id),
+            batch: 1,
+            ..ImportOptions::default()
+        };
+        let r = run_import(
+            &store,
+            &admin_actor,
+            table("lastname\nAcme\nOther\nACME\n".into()),
+            &by_name,
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.summary(), "created 2, updated 0, skipped 1, failed 0", "{:?}", r.rows);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_resolves_parents_later_in_the_file_as_the_real_run_does() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        // A subsidiary before its parent, a parent named by a row before it, and one
+        // parent that never turns up (a warning, not a failure, in both runs).
+        let csv = "accountname,account_id\n子公司,母公司\n母公司,\n孙公司,子公司\n孤儿公司,不存在\n";
+        let table = || {
+            open_csv(
+                std::io::Cursor::new(csv.as_bytes().to_vec()),
+                EncodingChoice::Auto,
+                Limits::default(),
+            )
+            .unwrap()
+        };
+        let opts = ImportOptions {
+            module: "Accounts".into(),
+            batch: 2,
+            ..ImportOptions::default()
+        };
+        let dry = run_import(
+            &store,
+            &actor,
+            table(),
+            &ImportOptions {
+                dry_run: true,
+                ..opts.clone()
+            },
+            |_| {},
+        )
+        .await
+        .unwrap();
+        let real = run_import(&store, &actor, table(), &opts, |_| {}).await.unwrap();
+        assert_eq!(
+            dry.summary(),
+            "created 4, updated 0, skipped 0, failed 0",
+            "{}: {:?}",
+            db.backend,
+            dry.rows
+        );
+        assert_eq!(dry.summary(), real.summary());
+        assert_eq!(dry.warnings, real.warnings);
+        assert_eq!(real.warnings.len(), 1, "{:?}", real.warnings);
+        let svc = store.records(&actor);
+        let child = svc.find_by_label_or_number("Accounts", "子公司").await.unwrap()[0];
+        let parent = svc.find_by_label_or_number("Accounts", "母公司").await.unwrap()[0];
+        assert_eq!(
+            svc.get("Accounts", child).await.unwrap().values.get("account_id"),
+            Some(&Value::Id(parent))
+        );
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn exported_records_import_back_unchanged() {
+    use sable_core::Labels;
+    use sable_core::registry::{NewField, NewPicklistValue};
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        let field = |name: &str, field_type: &str, values: Vec<NewPicklistValue>| NewField {
+            name: name.into(),
+            field_type: field_type.into(),
+            label: Labels::new(name, name),
+            block: None,
+            mandatory: false,
+            unique: false,
+            default: None,
+            values,
+            targets: Vec::new(),
+            max_length: None,
+            scale: None,
+            searchable: false,
+            help: None,
+            prefix: None,
+        };
+        let channels = ["微信", "抖音", "Web"]
+            .map(|v| NewPicklistValue::Plain(v.into()))
+            .to_vec();
+        for f in [
+            field("cf_channels", "multipicklist", channels),
+            field("cf_meeting", "datetime", Vec::new()),
+        ] {
+            sable_store::meta_store::add_custom_field(&store, &actor, "Opportunities", &f)
+                .await
+                .unwrap();
+        }
+        let svc = store.records(&actor);
+        let account = svc
+            .create(
+                "Accounts",
+                &serde_json::json!({"accountname": "甲公司"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            )
+            .await
+            .unwrap();
+        for (name, stage, channels, meeting) in [
+            ("大单", "Prospecting", "微信;抖音", "2024-03-05 10:30:00"),
+            ("小单", "Closed Won", "Web", "2023-12-31 23:59:59"),
+        ] {
+            let input = serde_json::json!({
+                "potentialname": name,
+                "amount": "12345.67",
+                "related_to": account.id,
+                "closingdate": "2024-06-30",
+                "sales_stage": stage,
+                "cf_channels": channels,
+                "cf_meeting": meeting,
+                "assigned_user_id": actor.user_id(),
+            });
+            svc.create("Opportunities", input.as_object().unwrap()).await.unwrap();
+        }
+        let before = all_values(&store, &actor, "Opportunities", "id").await;
+        let mut out = Vec::new();
+        export_csv(
+            &store,
+            &actor,
+            "Opportunities",
+            sable_import::export::Selection {
+                filter: Filter::everything(),
+                columns: None,
+            },
+            ExportEncoding::Utf8Bom,
+            &mut out,
+        )
+        .await
+        .unwrap();
+        let table = open_csv(std::io::Cursor::new(out), EncodingChoice::Auto, Limits::default()).unwrap();
+        let opts = ImportOptions {
+            module: "Opportunities".into(),
+            match_fields: vec!["potential_no".into()],
+            on_duplicate: OnDuplicate::Update,
+            batch: 100,
+            ..ImportOptions::default()
+        };
+        let r = run_import(&store, &actor, table, &opts, |_| {}).await.unwrap();
+        assert_eq!(
+            r.summary(),
+            "created 0, updated 2, skipped 0, failed 0",
+            "{}: {:?}",
+            db.backend,
+            r.rows
+        );
+        // Only what the system keeps itself (modified time, source) is not read back.
+        assert!(
+            r.unmapped_with_data.len() <= 2 && !r.unmapped_with_data.iter().any(|c| c.starts_with("cf_")),
+            "{:?}",
+            r.unmapped_with_data
+        );
+        let after = all_values(&store, &actor, "Opportunities", "id").await;
+        assert_eq!(before.len(), after.len());
+        for (b, a) in before.iter().zip(&after) {
+            for (name, value) in &b.values {
+                if name == "modifiedtime" || name == "modifiedby" {
+                    continue;
+                }
+                assert_eq!(a.values.get(name), Some(value), "{name} changed on {}", db.backend);
+            }
+        }
+        assert_eq!(
+            after[0].values.get("cf_meeting"),
+            Some(&Value::DateTime(
+                sable_core::parse::parse_datetime("2024-03-05 10:30:00", actor.tz()).unwrap()
+            ))
+        );
+        store.close().await;
+        db.cleanup().await;
+    }
+}

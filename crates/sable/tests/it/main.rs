@@ -336,6 +336,40 @@ fn import_prints_a_summary_and_fails_on_bad_rows_and_export_round_trips() {
     );
     let failed = std::fs::read_to_string(&failed_rows).unwrap();
     assert!(failed.contains("not-an-email") && !failed.contains("zhao"), "{failed}");
+    // --all-or-nothing: the bad row stops the good one too
+    let out = cli.run(
+        &[
+            "import",
+            "--module",
+            "Leads",
+            bad.to_str().unwrap(),
+            "--match",
+            "email",
+            "--all-or-nothing",
+        ],
+        "",
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    let out = cli.run(
+        &[
+            "import",
+            "--module",
+            "Leads",
+            bad.to_str().unwrap(),
+            "--match",
+            "email",
+            "--dry-run",
+        ],
+        "",
+    );
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.lines().last(),
+        Some("created 0, updated 0, skipped 1, failed 1"),
+        "zhao was not written twice: {out}"
+    );
 
     let exported = cli.path("out.csv");
     cli.ok(&["export", "--module", "Leads", "-o", exported.to_str().unwrap()], "");

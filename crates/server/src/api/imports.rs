@@ -17,7 +17,8 @@ fn bad(en: impl Into<String>) -> AppError {
 }
 
 /// `POST /imports`, multipart: `file` (CSV or XLSX) and `options` (JSON:
-/// `{"module","mapping","match","on_duplicate","encoding","date_order","dry_run","default_owner"}`)
+/// `{"module","mapping","match","on_duplicate","encoding","date_order","dry_run","default_owner",
+/// "create_fields","add_picklist_values","all_or_nothing"}`)
 /// → 202 `{"id","status"}`; `GET /imports/{id}` follows it.
 pub async fn start(
     State(state): State<AppState>,
@@ -88,14 +89,18 @@ pub async fn start(
             zh: format!("没有模块“{module}”"),
         }));
     }
-    let (opts, encoding) = sable_import::jobs::options_from_json(&module, &options).map_err(|e| cleanup(bad(e)))?;
+    let job = sable_import::jobs::options_from_json(&module, &options).map_err(|e| cleanup(bad(e)))?;
+    if (job.extras.create_fields || job.extras.add_picklist_values) && !actor.is_admin() {
+        return Err(cleanup(AppError::Forbidden(
+            "only administrators may create fields or add picklist values".into(),
+        )));
+    }
     let id = sable_import::jobs::start(
         state.store.clone(),
         actor,
         path.clone(),
         name,
-        encoding,
-        opts,
+        job,
         Value::Object(options),
     )
     .await

@@ -59,6 +59,12 @@ struct ColumnView {
     samples: Vec<String>,
 }
 
+/// A column that holds data in the preview but goes to no field.
+#[derive(Serialize)]
+struct UnmappedView {
+    header: String,
+}
+
 #[derive(Serialize)]
 struct MapPage {
     layout: Layout,
@@ -67,7 +73,13 @@ struct MapPage {
     token: String,
     file_name: String,
     encoding: String,
+    /// The encoding chosen in the select (`auto` until the user forces one).
+    encoding_choice: &'static str,
     encodings: Vec<&'static str>,
+    unmapped: Vec<UnmappedView>,
+    /// Whether the user may create fields and picklist values (administrators).
+    may_change_fields: bool,
+    owners: Vec<Choice>,
     columns: Vec<ColumnView>,
     fields: Vec<Choice>,
     match_fields: Vec<Choice>,
@@ -182,6 +194,26 @@ async fn map_page(
     let headers = table.headers.clone();
     let samples: Vec<Vec<String>> = table.rows().filter_map(Result::ok).map(|r| r.cells).collect();
     let auto = mapping::build(&m, &headers, None).unwrap_or_default();
+    let unmapped = headers
+        .iter()
+        .enumerate()
+        .filter(|(i, h)| {
+            auto.fields.get(*i).is_none_or(Option::is_none)
+                && !h.trim().is_empty()
+                && samples.iter().any(|r| r.get(*i).is_some_and(|c| !c.trim().is_empty()))
+        })
+        .map(|(_, h)| UnmappedView { header: h.clone() })
+        .collect();
+    let owners = sable_store::users::list_users(&state.store)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|u| u.is_active())
+        .map(|u| Choice {
+            value: u.id.to_string(),
+            label: u.display_name(),
+        })
+        .collect();
     let columns = headers
         .iter()
         .enumerate()
@@ -222,7 +254,11 @@ async fn map_page(
         token: token.to_string(),
         file_name: file_name.to_string(),
         encoding: table.encoding.clone(),
+        encoding_choice: encoding.as_str(),
         encodings: vec!["auto", "utf-8", "gb18030", "utf-16"],
+        unmapped,
+        may_change_fields: user.actor.is_admin(),
+        owners,
         columns,
         fields,
         match_fields,
@@ -344,10 +380,69 @@ pub async fn run(State(state): State<AppState>, user: UiUser, body: Bytes) -> Re
         return map_page(&state, &user, &module, token, &file_name, encoding).await;
     }
     let path = state.config.upload_dir.join(format!("import-{token}"));
-    let columns = form
+    let registry = match state.store.registry().await {
+        Ok(r) => r,
+        Err(e) => return store_error_page(user.lang, e.into()),
+    };
+    let Ok(m) = registry.module(&module).cloned() else {
+        return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
+    };
+    let mut columns: std::collections::BTreeMap<String, String> = form
         .iter()
         .filter_map(|(k, v)| k.strip_prefix("col.").map(|h| (h.to_string(), v.clone())))
         .collect();
+    // "Not imported" is the select's default: only a column the automatic mapping would
+    // take is skipped on purpose; the others stay unmapped, so the report names those that
+    // held data.
+    let headers: Vec<String> = columns.keys().cloned().collect();
+    let auto = mapping::build(&m, &headers, None).unwrap_or_default();
+    for (i, h) in headers.iter().enumerate() {
+        if columns.get(h).is_some_and(String::is_empty) && auto.fields.get(i).is_none_or(Option::is_none) {
+            columns.remove(h);
+        }
+    }
+    // A custom field for each column ticked "create a custom field", and the column mapped to it.
+    let ticked: Vec<String> = form
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("create."))
+        .filter(|h| !columns.contains_key(*h))
+        .map(str::to_string)
+        .collect();
+    let mut fields_created = Vec::new();
+    if !ticked.is_empty() {
+        // The file's columns in order (names like `cf_col_3` follow the position); only the
+        // ticked ones are left unmapped for the function to take.
+        let in_order: Vec<String> = form
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix("col."))
+            .map(str::to_string)
+            .collect();
+        let mut plan = MappingFile {
+            columns: in_order
+                .iter()
+                .filter(|h| !ticked.contains(h))
+                .map(|h| (h.clone(), columns.get(h).cloned().unwrap_or_default()))
+                .collect(),
+            ..MappingFile::default()
+        };
+        match sable_import::prepare::create_fields_for_unmapped(
+            &state.store,
+            &user.actor,
+            &module,
+            &in_order,
+            &mut plan,
+        )
+        .await
+        {
+            Ok(names) => fields_created = names,
+            Err(e) => return store_error_page(user.lang, e),
+        }
+        for h in &ticked {
+            if let Some(field) = plan.columns.get(h) {
+                columns.insert(h.clone(), field.clone());
+            }
+        }
+    }
     let mut options = serde_json::Map::new();
     options.insert(
         "mapping".into(),
@@ -378,8 +473,17 @@ pub async fn run(State(state): State<AppState>, user: UiUser, body: Bytes) -> Re
         "encoding".into(),
         json!(form_value(&form, "encoding").unwrap_or("auto")),
     );
+    if !fields_created.is_empty() {
+        options.insert("fields_created".into(), json!(fields_created));
+    }
+    if form_value(&form, "add_picklist_values").is_some() {
+        options.insert("add_picklist_values".into(), json!(true));
+    }
+    if let Some(owner) = form_value(&form, "default_owner").and_then(|v| v.parse::<i64>().ok()) {
+        options.insert("default_owner".into(), json!(owner));
+    }
     options.insert("token".into(), json!(token));
-    let (opts, encoding) = match sable_import::jobs::options_from_json(&module, &options) {
+    let job = match sable_import::jobs::options_from_json(&module, &options) {
         Ok(x) => x,
         Err(e) => {
             return upload_page(
@@ -399,8 +503,7 @@ pub async fn run(State(state): State<AppState>, user: UiUser, body: Bytes) -> Re
         user.actor.clone(),
         path,
         file_name,
-        encoding,
-        opts,
+        job,
         json!(options),
     )
     .await
@@ -424,7 +527,13 @@ struct JobPage {
     running: bool,
     status: String,
     progress: String,
+    /// Rows read so far and in all (0: not counted yet), for the progress bar.
+    done: i64,
+    total: i64,
     counts: String,
+    warnings: Vec<String>,
+    unmapped_with_data: Vec<String>,
+    created_fields: String,
     failed: Vec<FailedRow>,
     has_failed: bool,
     undoable: bool,
@@ -463,6 +572,43 @@ async fn job_view(state: &AppState, user: &UiUser, id: &str, template: &str) -> 
             reason: r.get("reason").and_then(Json::as_str).unwrap_or("").to_string(),
         })
         .collect();
+    let texts = |key: &str| -> Vec<String> {
+        job.report
+            .as_ref()
+            .and_then(|r| r.get(key))
+            .and_then(Json::as_array)
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let mut warnings = texts("warnings");
+    let added: Vec<String> = job
+        .report
+        .as_ref()
+        .and_then(|r| r.get("added_picklist_values"))
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|pair| Some(format!("{}: {}", pair.get(0)?.as_str()?, pair.get(1)?.as_str()?)))
+        .collect();
+    if !added.is_empty() {
+        warnings.insert(
+            0,
+            fill(
+                Catalogs::embedded().get(user.lang, "import_added_values"),
+                &[("values", added.join(", "))],
+            ),
+        );
+    }
+    let mut created_fields = texts("created_fields");
+    created_fields.extend(
+        job.options
+            .get("fields_created")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_str().map(str::to_string)),
+    );
+    let total = job.total_rows.unwrap_or(0);
     let dry_run = job.options.get("dry_run").and_then(Json::as_bool).unwrap_or(false);
     let token = job
         .options
@@ -480,11 +626,30 @@ async fn job_view(state: &AppState, user: &UiUser, id: &str, template: &str) -> 
         id,
         running: job.status == "running",
         status: status_text(user.lang, &job.status),
-        progress: fill(
-            Catalogs::embedded().get(user.lang, "import_rows_read"),
-            &[("done", job.processed_rows.to_string())],
-        ),
+        progress: if total > 0 {
+            fill(
+                Catalogs::embedded().get(user.lang, "import_rows_of"),
+                &[("done", job.processed_rows.to_string()), ("total", total.to_string())],
+            )
+        } else {
+            fill(
+                Catalogs::embedded().get(user.lang, "import_rows_read"),
+                &[("done", job.processed_rows.to_string())],
+            )
+        },
+        done: job.processed_rows.min(total),
+        total,
         counts: counts_text(user.lang, &job),
+        warnings,
+        unmapped_with_data: texts("unmapped_with_data"),
+        created_fields: if created_fields.is_empty() {
+            String::new()
+        } else {
+            fill(
+                Catalogs::embedded().get(user.lang, "import_created_fields"),
+                &[("fields", created_fields.join(", "))],
+            )
+        },
         has_failed: job.failed > 0,
         failed,
         undoable: job.status == "done" && !dry_run,
@@ -547,7 +712,7 @@ pub async fn again(State(state): State<AppState>, user: UiUser, Path(id): Path<S
         return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
     };
     options.insert("dry_run".into(), json!(false));
-    let (opts, encoding) = match sable_import::jobs::options_from_json(&job.module, &options) {
+    let job_options = match sable_import::jobs::options_from_json(&job.module, &options) {
         Ok(x) => x,
         Err(_) => return error_page(user.lang, StatusCode::BAD_REQUEST, "error_server"),
     };
@@ -557,8 +722,7 @@ pub async fn again(State(state): State<AppState>, user: UiUser, Path(id): Path<S
         user.actor.clone(),
         path,
         job.file_name,
-        encoding,
-        opts,
+        job_options,
         json!(options),
     )
     .await

@@ -131,3 +131,69 @@ async fn upload_follow_and_undo() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn options_create_fields_add_picklist_values_and_all_or_nothing() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let csv = "lastname,wechat,leadsource\n王,wx_wang,微信\n李,,百度推广\n";
+        let (s, started) = upload(
+            &app,
+            json!({"module": "Leads", "create_fields": true, "add_picklist_values": true}),
+            csv.as_bytes(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{}: {started}", db.backend);
+        let job = wait_done(&app, started["id"].as_i64().unwrap()).await;
+        assert_eq!(job["status"], "done", "{job}");
+        assert_eq!(
+            (job["created"].as_i64(), job["failed"].as_i64()),
+            (Some(2), Some(0)),
+            "{job}"
+        );
+        assert_eq!(job["total_rows"], 2, "the rows are counted first, for the progress bar");
+        assert_eq!(job["report"]["created_fields"], json!(["cf_wechat"]));
+        assert_eq!(job["report"]["added_picklist_values"].as_array().map(Vec::len), Some(2));
+        let (_, page) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads/query",
+                Some(json!({"filter": {"field": "cf_wechat", "op": "eq", "value": "wx_wang"}})),
+            )
+            .await;
+        assert_eq!(page["count"], 1, "{page}");
+        // All or nothing: one bad row and nothing is written.
+        let csv = "lastname,email\n好,good@example.cn\n坏,not-an-email\n";
+        let (_, started) = upload(&app, json!({"module": "Leads", "all_or_nothing": true}), csv.as_bytes()).await;
+        let job = wait_done(&app, started["id"].as_i64().unwrap()).await;
+        assert_eq!(
+            (job["created"].as_i64(), job["failed"].as_i64()),
+            (Some(1), Some(1)),
+            "{job}"
+        );
+        assert_eq!(job["report"]["dry_run"], true, "{job}");
+        assert!(
+            job["report"]["warnings"].to_string().contains("nothing was written"),
+            "{job}"
+        );
+        let (_, page) = app.admin("POST", "/api/v1/records/Leads/query", Some(json!({}))).await;
+        assert_eq!(page["count"], 2, "only the first import's leads");
+        // Without the bad row it writes.
+        let (_, started) = upload(
+            &app,
+            json!({"module": "Leads", "all_or_nothing": true}),
+            "lastname,email\n好,good@example.cn\n".as_bytes(),
+        )
+        .await;
+        let job = wait_done(&app, started["id"].as_i64().unwrap()).await;
+        assert_eq!(
+            (job["created"].as_i64(), job["report"]["dry_run"].as_bool()),
+            (Some(1), Some(false)),
+            "{job}"
+        );
+        let (s, e) = upload(&app, json!({"module": "Leads", "create_fields": "yes"}), b"a\n1\n").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}

@@ -1308,3 +1308,135 @@ async fn multiselects_clear_duplicates_copy_and_zones_stay() {
         db.cleanup().await;
     }
 }
+
+/// Uploads `bytes` to the import wizard and returns the preview page.
+async fn wizard_upload(app: &TestApp, b: &Browser, csrf: &str, module: &str, bytes: &[u8]) -> String {
+    let boundary = "wizard-boundary";
+    let mut body = Vec::new();
+    for (name, value) in [("_csrf", csrf), ("module", module)] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"w.csv\"\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let cookies: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/import/upload")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header(header::COOKIE, cookies.join("; "));
+    let resp = app
+        .router
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+/// Follows a job page until it stops refreshing itself.
+async fn wizard_finished(app: &TestApp, b: &mut Browser, path: &str) -> String {
+    for _ in 0..200 {
+        let page = b.get(app, path).await;
+        if !page.body.contains("hx-trigger=\"every 1s\"") {
+            return page.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{path} did not finish");
+}
+
+#[tokio::test]
+async fn import_wizard_keeps_the_encoding_creates_chosen_fields_and_reports_warnings() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let page = b.get(&app, "/import?module=Leads").await;
+        let csrf = hidden(&page.body, "_csrf");
+        let csv = "姓,微信,备注列,线索来源,空列\r\n李,wx_li,x,抖音,\r\n王,,y,展会,\r\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+        let preview = wizard_upload(&app, &b, &csrf, "Leads", &gbk).await;
+        assert!(
+            preview.contains(r#"<option value="auto" selected>"#),
+            "{}: auto until one is forced",
+            db.backend
+        );
+        // The columns with data that go nowhere are named, each with its checkbox; the
+        // empty one is not.
+        assert!(preview.contains(r#"name="create.微信""#) && preview.contains(r#"name="create.备注列""#));
+        assert!(!preview.contains(r#"name="create.空列""#), "{preview}");
+        assert!(preview.contains(r#"name="add_picklist_values""#) && preview.contains(r#"name="default_owner""#));
+        let token = hidden(&preview, "token");
+        let form = |extra: &[(&'static str, &'static str)]| {
+            let mut f: Vec<(&str, String)> = vec![
+                ("_csrf", csrf.clone()),
+                ("token", token.clone()),
+                ("module", "Leads".into()),
+                ("file_name", "w.csv".into()),
+                ("col.姓", "lastname".into()),
+                ("col.微信", String::new()),
+                ("col.备注列", String::new()),
+                ("col.线索来源", "leadsource".into()),
+                ("col.空列", String::new()),
+                ("on_duplicate", "skip".into()),
+            ];
+            f.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+            f
+        };
+        // (a) read again with a forced encoding: the select keeps it, so the start button sends it
+        let again = form(&[("encoding", "gb18030"), ("reread", "1")]);
+        let pairs: Vec<(&str, &str)> = again.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reread = b.post(&app, "/import/run", &pairs).await;
+        assert!(
+            reread.body.contains(r#"<option value="gb18030" selected>"#),
+            "{}",
+            reread.body
+        );
+        assert!(!reread.body.contains(r#"<option value="auto" selected>"#));
+        // (b) a field for 微信 only, the unknown source added, and owned by the admin
+        let run = form(&[
+            ("encoding", "gb18030"),
+            ("create.微信", "1"),
+            ("add_picklist_values", "1"),
+            ("default_owner", "1"),
+        ]);
+        let pairs: Vec<(&str, &str)> = run.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let p = b.post(&app, "/import/run", &pairs).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        let job_path = p.location.unwrap();
+        let job = wizard_finished(&app, &mut b, &job_path).await;
+        assert!(job.contains("新建 2") && job.contains("失败 0"), "{job}");
+        // (c) the job page names what it created and what was left out
+        assert!(job.contains("已新建自定义字段：cf_col_2"), "{job}");
+        assert!(job.contains("已添加下拉选项：leadsource: 抖音"), "{job}");
+        assert!(
+            job.contains("<li>备注列</li>") && !job.contains("<li>微信</li>"),
+            "{job}"
+        );
+        let (_, page) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads/query",
+                Some(json!({"filter": {"field": "cf_col_2", "op": "eq", "value": "wx_li"}})),
+            )
+            .await;
+        assert_eq!(page["count"], 1, "{page}");
+        let (_, module) = app.admin("GET", "/api/v1/modules/Leads", None).await;
+        assert!(!module.to_string().contains("cf_col_3"), "no field for 备注列");
+        // (d) the job knows how many rows it had, for the bar's max
+        let id = job_path.rsplit('/').next().unwrap();
+        let (_, j) = app.admin("GET", &format!("/api/v1/imports/{id}"), None).await;
+        assert_eq!(j["total_rows"], 2, "{j}");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
