@@ -35,6 +35,7 @@ pub struct User {
     pub email1: Option<String>,
     pub is_admin: bool,
     pub status: String,
+    /// `en`, `zh-CN`, or empty: no preference, follow the browser's Accept-Language.
     pub language: String,
     pub time_zone: String,
     /// How dates are shown: one of [`DATE_FORMATS`].
@@ -73,13 +74,24 @@ impl User {
         self.status == "Active"
     }
 
-    /// The actor this user acts as.
+    /// The language the user chose, or None to follow the browser.
+    pub fn preferred_lang(&self) -> Option<Lang> {
+        Lang::parse(&self.language)
+    }
+
+    /// The actor this user acts as (in the default language when they chose none).
     pub fn actor(&self) -> Actor {
+        self.actor_with_fallback(Lang::default())
+    }
+
+    /// The actor this user acts as, speaking `fallback` (the browser's language) when the
+    /// user chose no language.
+    pub fn actor_with_fallback(&self, fallback: Lang) -> Actor {
         Actor {
             user_id: self.id,
             user_name: self.user_name.clone(),
             is_admin: self.is_admin,
-            lang: Lang::parse(&self.language).unwrap_or_default(),
+            lang: self.preferred_lang().unwrap_or(fallback),
             tz: time_zone(&self.time_zone),
         }
     }
@@ -230,10 +242,7 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
     {
         return Err(StoreError::BadRequest(format!("`{e}` is not a valid e-mail address")));
     }
-    let language = new.language.clone().unwrap_or_else(|| "zh-CN".into());
-    let language = Lang::parse(&language)
-        .map(Lang::tag)
-        .ok_or_else(|| StoreError::BadRequest(format!("unsupported language `{language}`")))?;
+    let language = language_tag(new.language.as_deref().unwrap_or(""))?;
     let tz = new.time_zone.clone().unwrap_or_else(|| "Asia/Shanghai".into());
     if jiff::tz::TimeZone::get(&tz).is_err() {
         return Err(StoreError::BadRequest(format!("unknown time zone `{tz}`")));
@@ -610,6 +619,16 @@ pub async fn revoke_token_text(store: &Store, user_id: i64, token: &str) -> anyh
     Ok(())
 }
 
+/// A language choice as stored: `en`, `zh-CN`, or empty for "follow the browser".
+fn language_tag(language: &str) -> StoreResult<&'static str> {
+    if language.trim().is_empty() {
+        return Ok("");
+    }
+    Lang::parse(language)
+        .map(Lang::tag)
+        .ok_or_else(|| StoreError::BadRequest(format!("unsupported language `{language}`")))
+}
+
 /// Sets a user's interface language (`en` or `zh-CN`).
 pub async fn set_language(store: &Store, user_id: i64, language: &str) -> anyhow::Result<()> {
     let tag = Lang::parse(language)
@@ -638,9 +657,7 @@ pub async fn set_preferences(
     if !actor.is_admin && actor.user_id != user_id {
         return Err(StoreError::Forbidden("you may only change your own preferences".into()));
     }
-    let tag = Lang::parse(language)
-        .map(Lang::tag)
-        .ok_or_else(|| StoreError::BadRequest(format!("unsupported language `{language}`")))?;
+    let tag = language_tag(language)?;
     if jiff::tz::TimeZone::get(time_zone).is_err() {
         return Err(StoreError::BadRequest(format!("unknown time zone `{time_zone}`")));
     }

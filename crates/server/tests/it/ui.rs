@@ -12,6 +12,7 @@ use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app};
 
 struct Browser {
     cookies: Vec<(String, String)>,
+    accept_language: &'static str,
 }
 
 struct Page {
@@ -22,14 +23,22 @@ struct Page {
 
 impl Browser {
     fn new() -> Browser {
-        Browser { cookies: Vec::new() }
+        Browser::speaking("zh-CN")
+    }
+
+    /// A browser whose Accept-Language is `accept_language`.
+    fn speaking(accept_language: &'static str) -> Browser {
+        Browser {
+            cookies: Vec::new(),
+            accept_language,
+        }
     }
 
     async fn request(&mut self, app: &TestApp, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Page {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
-            .header("accept-language", "zh-CN");
+            .header("accept-language", self.accept_language);
         if !self.cookies.is_empty() {
             let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             req = req.header(header::COOKIE, c.join("; "));
@@ -156,6 +165,76 @@ async fn login_csrf_and_sessions() {
         let p = b.post(&app, "/logout", &[("_csrf", &csrf)]).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
         assert_eq!(b.get(&app, "/").await.status, StatusCode::SEE_OTHER);
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn language_follows_the_browser_unless_the_user_chose_one() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut admin = Browser::new();
+        admin.login(&app, "admin", ADMIN_PASSWORD).await;
+        let page = admin.get(&app, "/admin/users").await;
+        assert!(page.body.contains("跟随浏览器"), "browser default is offered");
+        let csrf = hidden(&page.body, "_csrf");
+        for (user, language) in [("follower", ""), ("chooser", "zh-CN")] {
+            let p = admin
+                .post(
+                    &app,
+                    "/admin/users",
+                    &[
+                        ("_csrf", &csrf),
+                        ("user_name", user),
+                        ("password", "user-pass-1"),
+                        ("last_name", user),
+                        ("language", language),
+                        ("time_zone", "Asia/Shanghai"),
+                    ],
+                )
+                .await;
+            assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        }
+        // no preference: the browser's language, English or Chinese
+        let mut en = Browser::speaking("en-US,en;q=0.9");
+        en.login(&app, "follower", "user-pass-1").await;
+        let home = en.get(&app, "/").await;
+        assert!(
+            home.body.contains(">Organizations<"),
+            "{}: English expected",
+            db.backend
+        );
+        let mut zh = Browser::speaking("zh-CN,zh;q=0.9,en;q=0.5");
+        zh.login(&app, "follower", "user-pass-1").await;
+        assert!(zh.get(&app, "/").await.body.contains(">客户<"), "Chinese expected");
+        // an explicit choice wins over the browser
+        let mut en = Browser::speaking("en");
+        en.login(&app, "chooser", "user-pass-1").await;
+        let settings = en.get(&app, "/settings").await;
+        assert!(settings.body.contains(">客户<"), "the user's choice expected");
+        // …and choosing "browser default" in the preferences goes back to following it
+        let csrf = hidden(&settings.body, "_csrf");
+        let p = en
+            .post(
+                &app,
+                "/settings",
+                &[
+                    ("_csrf", &csrf),
+                    ("language", ""),
+                    ("time_zone", "Asia/Shanghai"),
+                    ("date_format", "yyyy-mm-dd"),
+                    ("number_format", "1,234.56"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        assert!(en.get(&app, "/").await.body.contains(">Organizations<"));
+        let chooser = sable_store::users::find_user(&app.store, "chooser")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(chooser.language, "");
         app.store.close().await;
         db.cleanup().await;
     }
