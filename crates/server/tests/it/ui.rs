@@ -465,6 +465,88 @@ async fn forms_keep_input_show_errors_and_conflicts() {
 }
 
 #[tokio::test]
+async fn conflicts_show_their_change_with_names_and_formats() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, org) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": "星辰科技"}})),
+            )
+            .await;
+        let org = org["id"].as_i64().unwrap();
+        let (_, contact) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Contacts",
+                Some(json!({"fields": {"lastname": "冲突", "title": "旧职位"}})),
+            )
+            .await;
+        let id = contact["id"].as_i64().unwrap();
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let settings = b.get(&app, "/settings").await;
+        let csrf = hidden(&settings.body, "_csrf");
+        let p = b
+            .post(
+                &app,
+                "/settings",
+                &[
+                    ("_csrf", &csrf),
+                    ("language", "zh-CN"),
+                    ("time_zone", "Asia/Shanghai"),
+                    ("date_format", "yyyy年m月d日"),
+                    ("number_format", "1,234.56"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        // someone else links the organization and sets a date after we opened the record
+        app.admin(
+            "PATCH",
+            &format!("/api/v1/records/Contacts/{id}"),
+            Some(json!({"version": 1, "fields": {"account_id": org, "birthday": "1990-03-05"}})),
+        )
+        .await;
+        let p = b
+            .post(
+                &app,
+                &format!("/m/Contacts/{id}"),
+                &[("_csrf", &csrf), ("_version", "1"), ("lastname", "冲突")],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", db.backend);
+        let table = &p.body[p.body.find("class=\"conflict\"").unwrap()..];
+        let table = &table[..table.find("</table>").unwrap()];
+        assert!(
+            table.contains("星辰科技"),
+            "the organization's name, not its id: {table}"
+        );
+        assert!(!table.contains(&format!(">{org}<")), "{table}");
+        assert!(table.contains("1990年3月5日"), "the date in the user's format: {table}");
+        assert!(table.contains("Administrator"), "who changed it");
+        // inline edit with a stale version: the same, for the one field
+        let p = b
+            .post(
+                &app,
+                &format!("/m/Contacts/{id}/inline/title"),
+                &[("_csrf", &csrf), ("_version", "1"), ("title", "我的职位")],
+            )
+            .await;
+        assert!(p.body.contains("其他人已先保存了此记录"), "{}", p.body);
+        assert!(
+            p.body.contains("星辰科技") && p.body.contains("1990年3月5日") && p.body.contains("对方的值"),
+            "{}",
+            p.body
+        );
+        assert!(p.body.contains("value=\"我的职位\""), "our value is kept");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn inline_edit_and_mass_actions() {
     for db in all_backends().await {
         let app = spawn_app(&db).await;
