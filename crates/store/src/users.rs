@@ -9,7 +9,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine;
-use sable_core::Lang;
+use sable_core::{Lang, Refusal};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -197,12 +197,13 @@ fn token_hash(token: &str) -> String {
 
 fn check_new_password(password: &str) -> StoreResult<()> {
     if password.chars().count() < 8 {
-        return Err(StoreError::BadRequest(
-            "the password must have at least 8 characters".into(),
+        return Err(StoreError::refused(
+            "refused_password_short",
+            "the password must have at least 8 characters",
         ));
     }
     if password.len() > 1024 {
-        return Err(StoreError::BadRequest("the password is too long".into()));
+        return Err(StoreError::refused("refused_password_long", "the password is too long"));
     }
     Ok(())
 }
@@ -215,9 +216,13 @@ fn normalize_user_name(name: &str) -> StoreResult<String> {
     if ok {
         Ok(n)
     } else {
-        Err(StoreError::BadRequest(format!(
-            "invalid user name `{name}`: use 2 to 64 letters, digits, . _ - @"
-        )))
+        Err(StoreError::Refused(
+            Refusal::new(
+                "refused_user_name",
+                format!("invalid user name `{name}`: use 2 to 64 letters, digits, . _ - @"),
+            )
+            .arg("name", name),
+        ))
     }
 }
 
@@ -235,17 +240,21 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
     let user_name = normalize_user_name(&new.user_name)?;
     check_new_password(&new.password)?;
     if new.last_name.trim().is_empty() {
-        return Err(StoreError::BadRequest("a user needs a last name".into()));
+        return Err(StoreError::refused("refused_last_name", "a user needs a last name"));
     }
     if let Some(e) = &new.email1
         && !sable_core::parse::is_email(e)
     {
-        return Err(StoreError::BadRequest(format!("`{e}` is not a valid e-mail address")));
+        return Err(StoreError::Refused(
+            Refusal::new("refused_email", format!("`{e}` is not a valid e-mail address")).arg("value", e),
+        ));
     }
     let language = language_tag(new.language.as_deref().unwrap_or(""))?;
     let tz = new.time_zone.clone().unwrap_or_else(|| "Asia/Shanghai".into());
     if jiff::tz::TimeZone::get(&tz).is_err() {
-        return Err(StoreError::BadRequest(format!("unknown time zone `{tz}`")));
+        return Err(StoreError::Refused(
+            Refusal::new("refused_time_zone", format!("unknown time zone `{tz}`")).arg("value", &tz),
+        ));
     }
     let hash = hash_password(&new.password)?;
     let mut w = store.begin_write().await?;
@@ -255,7 +264,9 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
         .push("SELECT id FROM users WHERE user_name = ")
         .bind(user_name.as_str());
     if w.tx.fetch_optional(&exists).await?.is_some() {
-        return Err(StoreError::BadRequest(format!("user name `{user_name}` is taken")));
+        return Err(StoreError::Refused(
+            Refusal::new("refused_user_taken", format!("user name `{user_name}` is taken")).arg("name", &user_name),
+        ));
     }
     let probe = User {
         id: 0,
@@ -336,9 +347,11 @@ pub async fn list_users(store: &Store) -> anyhow::Result<Vec<User>> {
 }
 
 async fn user_or_not_found(store: &Store, user_name: &str) -> StoreResult<User> {
-    find_user(store, user_name)
-        .await?
-        .ok_or_else(|| StoreError::BadRequest(format!("no user named `{user_name}`")))
+    find_user(store, user_name).await?.ok_or_else(|| {
+        StoreError::Refused(
+            Refusal::new("refused_no_user", format!("no user named `{user_name}`")).arg("name", user_name),
+        )
+    })
 }
 
 /// Sets a user's password (an administrator, or the user themself) and clears any lock.
@@ -365,7 +378,10 @@ pub async fn deactivate(store: &Store, actor: &Actor, user_name: &str) -> StoreR
     require_admin(actor)?;
     let user = user_or_not_found(store, user_name).await?;
     if user.id == actor.user_id {
-        return Err(StoreError::BadRequest("you cannot deactivate yourself".into()));
+        return Err(StoreError::refused(
+            "refused_deactivate_self",
+            "you cannot deactivate yourself",
+        ));
     }
     if user.is_admin {
         let admins = list_users(store)
@@ -374,8 +390,9 @@ pub async fn deactivate(store: &Store, actor: &Actor, user_name: &str) -> StoreR
             .filter(|u| u.is_admin && u.is_active())
             .count();
         if admins <= 1 {
-            return Err(StoreError::BadRequest(
-                "the last active administrator cannot be deactivated".into(),
+            return Err(StoreError::refused(
+                "refused_last_admin",
+                "the last active administrator cannot be deactivated",
             ));
         }
     }
@@ -624,9 +641,11 @@ fn language_tag(language: &str) -> StoreResult<&'static str> {
     if language.trim().is_empty() {
         return Ok("");
     }
-    Lang::parse(language)
-        .map(Lang::tag)
-        .ok_or_else(|| StoreError::BadRequest(format!("unsupported language `{language}`")))
+    Lang::parse(language).map(Lang::tag).ok_or_else(|| {
+        StoreError::Refused(
+            Refusal::new("refused_language", format!("unsupported language `{language}`")).arg("value", language),
+        )
+    })
 }
 
 /// Sets a user's interface language (`en` or `zh-CN`).
@@ -659,7 +678,9 @@ pub async fn set_preferences(
     }
     let tag = language_tag(language)?;
     if jiff::tz::TimeZone::get(time_zone).is_err() {
-        return Err(StoreError::BadRequest(format!("unknown time zone `{time_zone}`")));
+        return Err(StoreError::Refused(
+            Refusal::new("refused_time_zone", format!("unknown time zone `{time_zone}`")).arg("value", time_zone),
+        ));
     }
     let db = store.db();
     let mut q = db.sql();
@@ -687,9 +708,13 @@ pub async fn set_formats(
         return Err(StoreError::Forbidden("you may only change your own preferences".into()));
     }
     if !DATE_FORMATS.contains(&date_format) || !NUMBER_FORMATS.contains(&number_format) {
-        return Err(StoreError::BadRequest(format!(
-            "unknown format `{date_format}` / `{number_format}`"
-        )));
+        return Err(StoreError::Refused(
+            Refusal::new(
+                "refused_format",
+                format!("unknown format `{date_format}` / `{number_format}`"),
+            )
+            .arg("value", format!("{date_format} / {number_format}")),
+        ));
     }
     let db = store.db();
     let mut q = db.sql();

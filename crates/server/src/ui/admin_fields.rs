@@ -236,7 +236,15 @@ pub async fn add(State(state): State<AppState>, user: UiUser, Path(module): Path
                 .iter()
                 .map(|k| (k.to_string(), text(k)))
                 .collect();
-            fields_page(&state, &user, &module, None, kept, Some(failure(&user, e.to_string()))).await
+            fields_page(
+                &state,
+                &user,
+                &module,
+                None,
+                kept,
+                Some(failure(&user, super::store_message(user.lang, &e))),
+            )
+            .await
         }
     }
 }
@@ -263,7 +271,14 @@ pub async fn layout(State(state): State<AppState>, user: UiUser, Path(module): P
                     &module,
                     None,
                     blank_form(),
-                    Some(failure(&user, format!("`{v}` is not a position"))),
+                    Some(failure(
+                        &user,
+                        super::render::refusal_text(
+                            user.lang,
+                            &sable_core::Refusal::new("refused_position", format!("`{v}` is not a position"))
+                                .arg("value", v),
+                        ),
+                    )),
                 )
                 .await;
             };
@@ -279,7 +294,7 @@ pub async fn layout(State(state): State<AppState>, user: UiUser, Path(module): P
                 &module,
                 None,
                 blank_form(),
-                Some(failure(&user, e.to_string())),
+                Some(failure(&user, super::store_message(user.lang, &e))),
             )
             .await
         }
@@ -402,7 +417,7 @@ pub async fn save_values(
                 &module,
                 &field,
                 Some(text),
-                Some(failure(&user, e.to_string())),
+                Some(failure(&user, super::store_message(user.lang, &e))),
             )
             .await
         }

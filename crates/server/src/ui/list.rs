@@ -53,7 +53,7 @@ impl ListParams {
             failed: get("failed").and_then(|v| v.parse().ok()),
             view: get("view").and_then(|v| v.parse().ok()),
             cols: get("cols"),
-            error: get("error").map(|e| e.chars().take(300).collect()),
+            error: get("error").filter(|k| super::FLASH_KEYS.contains(&k.as_str())),
         }
     }
 }
@@ -321,7 +321,10 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
         })
     };
     let svc = state.store.records(&user.actor);
-    let mut filter_error = p.error.clone();
+    let mut filter_error = p
+        .error
+        .as_deref()
+        .map(|key| Catalogs::embedded().get(user.lang, key).to_string());
     let attempt = match make_query(&built) {
         Ok(query) => svc.query(&m.name, &query).await,
         Err(e) => Err(e),
@@ -329,11 +332,12 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
     let page = match attempt {
         Ok(page) => page,
         // A filter that does not fit the module: say what is wrong and list without it.
-        Err(e @ (sable_store::StoreError::BadFilter(_) | sable_store::StoreError::BadRequest(_))) => {
-            let detail = match &e {
-                sable_store::StoreError::BadFilter(f) => f.message(user.lang),
-                other => other.to_string(),
-            };
+        Err(
+            e @ (sable_store::StoreError::BadFilter(_)
+            | sable_store::StoreError::Refused(_)
+            | sable_store::StoreError::BadRequest(_)),
+        ) => {
+            let detail = super::store_message(user.lang, &e);
             filter_error = Some(fill(
                 Catalogs::embedded().get(user.lang, "filter_error"),
                 &[("detail", detail)],

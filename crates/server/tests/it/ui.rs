@@ -241,6 +241,57 @@ async fn language_follows_the_browser_unless_the_user_chose_one() {
 }
 
 #[tokio::test]
+async fn refusals_are_shown_in_the_readers_language() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        // the seeded admin follows the browser: the same refusal in Chinese, then English
+        for (accept, expected) in [
+            ("zh-CN", "密码至少需要 8 个字符。"),
+            ("en", "The password must have at least 8 characters."),
+        ] {
+            let mut b = Browser::speaking(accept);
+            b.login(&app, "admin", ADMIN_PASSWORD).await;
+            let page = b.get(&app, "/admin/users").await;
+            let csrf = hidden(&page.body, "_csrf");
+            let p = b
+                .post(
+                    &app,
+                    "/admin/users",
+                    &[
+                        ("_csrf", &csrf),
+                        ("user_name", "short"),
+                        ("password", "1234"),
+                        ("last_name", "短"),
+                    ],
+                )
+                .await;
+            assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", db.backend);
+            assert!(p.body.contains(expected), "{accept}: {}", p.body);
+        }
+        // a view that cannot be saved comes back as a message key, never as text
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let list = b.get(&app, "/m/Leads").await;
+        let csrf = hidden(&list.body, "_csrf");
+        let p = b.post(&app, "/m/Leads/views", &[("_csrf", &csrf), ("name", " ")]).await;
+        let location = p.location.unwrap_or_default();
+        assert!(location.contains("error=view_name_invalid"), "{location}");
+        let shown = b.get(&app, &location).await;
+        assert!(
+            shown.body.contains("视图未保存：名称需要 1 到 100 个字符。"),
+            "{}",
+            shown.body
+        );
+        // …and a crafted link cannot put its own words on the page
+        let crafted = b.get(&app, "/m/Leads?error=Your+account+is+locked%2C+call+555").await;
+        assert_eq!(crafted.status, StatusCode::OK);
+        assert!(!crafted.body.contains("call 555") && !crafted.body.contains("Your account"));
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn hostile_text_is_escaped_everywhere() {
     for db in all_backends().await {
         let app = spawn_app(&db).await;
