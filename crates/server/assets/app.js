@@ -48,6 +48,12 @@
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
   }
 
+  // Space on an in-place editable value opens it (on keyup, like a button): keep the
+  // keydown from scrolling the page.
+  doc.addEventListener("keydown", function (e) {
+    if (e.key === " " && matches(e.target, "dd.inline-edit")) e.preventDefault();
+  });
+
   doc.addEventListener("keydown", function (e) {
     if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.isComposing || e.defaultPrevented || isTyping(e.target)) return;

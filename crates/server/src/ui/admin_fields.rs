@@ -35,6 +35,8 @@ struct FieldRow {
     name: String,
     label_en: String,
     label_zh: String,
+    /// The label in the page's language, for accessible names.
+    label: String,
     field_type: &'static str,
     sequence: u32,
     custom: bool,
@@ -120,6 +122,7 @@ async fn fields_page(
                         name: f.name.clone(),
                         label_en: f.labels.en.clone(),
                         label_zh: f.labels.zh.clone(),
+                        label: f.label(user.lang).to_string(),
                         field_type: f.field_type.as_str(),
                         sequence: f.sequence,
                         custom: f.custom,

@@ -291,6 +291,60 @@ async fn refusals_are_shown_in_the_readers_language() {
     }
 }
 
+/// Every `aria-label` value in a page.
+fn aria_labels(body: &str) -> Vec<&str> {
+    body.split("aria-label=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect()
+}
+
+#[tokio::test]
+async fn controls_are_named_in_the_page_language() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, org) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": "Reachable Ltd"}})),
+            )
+            .await;
+        let org = org["id"].as_i64().unwrap();
+        let mut b = Browser::speaking("en");
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let cjk = |s: &str| s.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c));
+        for path in [
+            "/".to_string(),
+            "/m/Accounts".to_string(),
+            format!("/m/Accounts/{org}?tab=related"),
+            "/admin/fields?module=Leads".to_string(),
+        ] {
+            let p = b.get(&app, &path).await;
+            assert_eq!(p.status, StatusCode::OK, "{path}");
+            assert!(
+                p.body.contains("href=\"#main\"") && p.body.contains("Skip to content"),
+                "{path}"
+            );
+            let labels = aria_labels(&p.body);
+            assert!(!labels.contains(&"all"), "{path}");
+            let chinese: Vec<&&str> = labels.iter().filter(|l| cjk(l)).collect();
+            assert!(chinese.is_empty(), "{}: {path}: {chinese:?}", db.backend);
+        }
+        let related = b.get(&app, &format!("/m/Accounts/{org}?tab=related")).await;
+        assert!(
+            related.body.contains("aria-label=\"New record in "),
+            "the + link is named"
+        );
+        let detail = b.get(&app, &format!("/m/Accounts/{org}")).await;
+        assert!(detail.body.contains("key==' '"), "Space opens an inline edit");
+        let login = Browser::speaking("zh-CN").get(&app, "/login").await;
+        assert!(login.body.contains("跳到主要内容"));
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn hostile_text_is_escaped_everywhere() {
     for db in all_backends().await {
