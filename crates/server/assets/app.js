@@ -148,6 +148,22 @@
     }
   });
 
+  // Mass edit: show and send only the value widget of the chosen field.
+  function showBulkValue(select) {
+    var scope = selectionScope(select) || doc;
+    var widgets = scope.querySelectorAll(".bulk-value");
+    for (var i = 0; i < widgets.length; i++) {
+      var on = widgets[i].getAttribute("data-field") === select.value;
+      widgets[i].hidden = !on;
+      var inputs = widgets[i].querySelectorAll("input, select");
+      for (var j = 0; j < inputs.length; j++) inputs[j].disabled = !on;
+    }
+  }
+
+  doc.addEventListener("change", function (e) {
+    if (matches(e.target, "select#bulk-field")) showBulkValue(e.target);
+  });
+
   /* 5. Type-ahead reference picker -------------------------------------- */
   //  <div class="typeahead">
   //    <input type="hidden" name="account_id" value="7">

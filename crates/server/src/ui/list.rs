@@ -59,12 +59,6 @@ impl ListParams {
 }
 
 #[derive(Serialize)]
-struct Choice {
-    name: String,
-    label: String,
-}
-
-#[derive(Serialize)]
 struct UserChoice {
     id: i64,
     name: String,
@@ -114,7 +108,7 @@ struct ListPage {
     deleted: bool,
     bin_href: String,
     users: Vec<UserChoice>,
-    editable_fields: Vec<Choice>,
+    editable_fields: Vec<super::form::InputView>,
     views: Vec<ViewLink>,
     all_href: String,
     export_href: String,
@@ -439,6 +433,7 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
     let mut filter_rows = rows_in.clone();
     filter_rows.extend([filters::ConditionRow::default(), filters::ConditionRow::default()]);
     let column_names: Vec<&str> = columns.iter().map(|f| f.name.as_str()).collect();
+    let all_users = sable_store::users::list_users(&state.store).await.unwrap_or_default();
     let page = ListPage {
         layout: Layout::with_counts(
             user,
@@ -466,10 +461,8 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
         } else {
             link(&m.name, &[pair("deleted", "1")])
         },
-        users: sable_store::users::list_users(&state.store)
-            .await
-            .unwrap_or_default()
-            .into_iter()
+        users: all_users
+            .iter()
             .filter(|u| u.is_active())
             .map(|u| UserChoice {
                 id: u.id,
@@ -484,10 +477,8 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
                     FieldType::Reference | FieldType::Owner | FieldType::Multipicklist
                 )
             })
-            .map(|f| Choice {
-                name: f.name.clone(),
-                label: f.label(user.lang).into(),
-            })
+            // the field's own widget (picklist labels, yes/no, date pickers), empty
+            .map(|f| super::form::input_view(&registry, &all_users, f, &Default::default(), None, user.lang))
             .collect(),
         views: views
             .iter()

@@ -791,7 +791,28 @@ async fn inline_edit_and_mass_actions() {
                 ],
             )
             .await;
-        assert!(p.location.unwrap().contains("bulk_partly"));
+        // which records failed and why, not only how many
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(p.body.contains("已修改 0 条记录；1 条无法修改"), "{}", p.body);
+        let failures = &p.body[p.body.find("bulk-failures").unwrap()..];
+        assert!(
+            failures.contains(&format!("Accounts&#x2f;{}\"", ids[0]))
+                && failures.contains("甲公司")
+                && failures.contains("不是有效的电子邮件地址"),
+            "{failures}"
+        );
+        // the list offers each field's own widget for mass edit: picklist labels, yes/no, dates
+        let list = b.get(&app, "/m/Accounts").await;
+        let bar = &list.body[list.body.find("bulk-bar").unwrap()..];
+        assert!(
+            bar.contains("id=\"bulk-value-industry\"") && bar.contains(">科技<"),
+            "picklist labels"
+        );
+        let optout = &bar[bar.find("id=\"bulk-value-emailoptout\"").unwrap()..];
+        assert!(
+            optout.starts_with("id=\"bulk-value-emailoptout\" name=\"value\" disabled><option value=\"1\">是</option>"),
+            "{optout}"
+        );
         let p = b
             .post(&app, "/m/Accounts/bulk", &[("ids", &a), ("action", "delete")])
             .await;
