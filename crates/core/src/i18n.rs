@@ -89,3 +89,78 @@ mod tests {
         assert_eq!(Lang::from_accept_language(""), None);
     }
 }
+
+/// A request refused with a message meant for a person: a key of the interface catalogues
+/// (`refused_…`, listed in [`REFUSAL_KEYS`]), the values for its `{placeholders}`, and the
+/// English text for logs, the API and the command line. The web interface shows the
+/// catalogue's text in the reader's language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+    pub en: String,
+}
+
+impl Refusal {
+    /// A refusal with its catalogue key and English text.
+    pub fn new(key: &'static str, en: impl Into<String>) -> Refusal {
+        debug_assert!(REFUSAL_KEYS.contains(&key), "{key} is not in REFUSAL_KEYS");
+        Refusal {
+            key,
+            args: Vec::new(),
+            en: en.into(),
+        }
+    }
+
+    /// Adds the value of one placeholder.
+    pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Refusal {
+        self.args.push((name, value.into()));
+        self
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.en)
+    }
+}
+
+/// Every catalogue key a [`Refusal`] may carry; the server checks that both catalogues
+/// have each of them.
+pub const REFUSAL_KEYS: &[&str] = &[
+    "refused_password_short",
+    "refused_password_long",
+    "refused_user_name",
+    "refused_last_name",
+    "refused_email",
+    "refused_time_zone",
+    "refused_user_taken",
+    "refused_no_user",
+    "refused_deactivate_self",
+    "refused_last_admin",
+    "refused_language",
+    "refused_format",
+    "refused_view_name",
+    "refused_view_column",
+    "refused_no_sharing",
+    "refused_picklist_missing",
+    "refused_picklist_empty",
+    "refused_picklist_value",
+    "refused_unknown_block",
+    "refused_unknown_field",
+    "refused_no_custom_fields",
+    "refused_labels_needed",
+    "refused_scale",
+    "refused_reference_targets",
+    "refused_reference_target",
+    "refused_prefix",
+    "refused_field_name",
+    "refused_field_exists",
+    "refused_field_type",
+    "refused_transfer_target",
+    "refused_position",
+    "refused_cursor",
+    "refused_sort_field",
+    "refused_sort_id",
+    "refused_sort_many",
+];

@@ -16,7 +16,7 @@ pub mod value;
 
 pub use error::{FieldError, ValidationErrors};
 pub use filter::{Filter, FilterContext, FilterError, Resolved};
-pub use i18n::{Labels, Lang};
+pub use i18n::{Labels, Lang, Refusal};
 pub use meta::{FieldDef, FieldType, ModuleDef, Sharing};
 pub use registry::Registry;
 pub use value::{Stored, Value};

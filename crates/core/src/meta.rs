@@ -362,4 +362,21 @@ pub enum MetaError {
     BadCustomType(String),
     #[error("{0}")]
     Invalid(String),
+    /// A custom-field or picklist change refused, with a message for the interfaces.
+    #[error("{0}")]
+    Refused(crate::i18n::Refusal),
+}
+
+impl MetaError {
+    /// The refusal to show a person: every variant a custom-field change can fail with.
+    pub fn refusal(&self) -> Option<crate::i18n::Refusal> {
+        use crate::i18n::Refusal;
+        Some(match self {
+            MetaError::Refused(r) => r.clone(),
+            MetaError::BadFieldName(n) => Refusal::new("refused_field_name", self.to_string()).arg("name", n),
+            MetaError::DuplicateField(n) => Refusal::new("refused_field_exists", self.to_string()).arg("name", n),
+            MetaError::BadCustomType(t) => Refusal::new("refused_field_type", self.to_string()).arg("type", t),
+            _ => return None,
+        })
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::i18n::Labels;
+use crate::i18n::{Labels, Refusal};
 use crate::meta::{BlockDef, FieldDef, FieldType, MetaError, ModuleDef, PicklistDef, Sharing};
 
 const BUILTIN_MODULES: [(&str, &str); 5] = [
@@ -175,19 +175,31 @@ impl Registry {
     /// unique and non-empty, labels in both languages (the value stands in for a missing one).
     pub fn set_picklist(&mut self, mut list: PicklistDef) -> Result<(), MetaError> {
         if !self.picklists.contains_key(&list.name) {
-            return Err(MetaError::Invalid(format!("there is no picklist `{}`", list.name)));
+            return Err(MetaError::Refused(
+                Refusal::new(
+                    "refused_picklist_missing",
+                    format!("there is no picklist `{}`", list.name),
+                )
+                .arg("name", &list.name),
+            ));
         }
         if list.values.is_empty() {
-            return Err(MetaError::Invalid("a picklist needs at least one value".into()));
+            return Err(MetaError::Refused(Refusal::new(
+                "refused_picklist_empty",
+                "a picklist needs at least one value",
+            )));
         }
         let mut seen = std::collections::HashSet::new();
         for v in &mut list.values {
             v.value = v.value.trim().to_string();
             if v.value.is_empty() || v.value.chars().count() > 100 || !seen.insert(v.value.clone()) {
-                return Err(MetaError::Invalid(format!(
-                    "picklist value `{}` is empty, too long or repeated",
-                    v.value
-                )));
+                return Err(MetaError::Refused(
+                    Refusal::new(
+                        "refused_picklist_value",
+                        format!("picklist value `{}` is empty, too long or repeated", v.value),
+                    )
+                    .arg("value", &v.value),
+                ));
             }
             if v.labels.en.trim().is_empty() {
                 v.labels.en = v.value.clone();
@@ -213,13 +225,15 @@ impl Registry {
             .get_mut(module)
             .ok_or_else(|| MetaError::UnknownModule(module.to_string()))?;
         if !m.blocks.iter().any(|b| b.name == block) {
-            return Err(MetaError::Invalid(format!("unknown block `{block}`")));
+            return Err(MetaError::Refused(
+                Refusal::new("refused_unknown_block", format!("unknown block `{block}`")).arg("name", block),
+            ));
         }
-        let f = m
-            .fields
-            .iter_mut()
-            .find(|f| f.name == field)
-            .ok_or_else(|| MetaError::Invalid(format!("unknown field `{field}`")))?;
+        let f = m.fields.iter_mut().find(|f| f.name == field).ok_or_else(|| {
+            MetaError::Refused(
+                Refusal::new("refused_unknown_field", format!("unknown field `{field}`")).arg("name", field),
+            )
+        })?;
         f.block = block.to_string();
         f.sequence = sequence;
         Ok(())
@@ -234,9 +248,13 @@ impl Registry {
     ) -> Result<(FieldDef, Option<PicklistDef>), MetaError> {
         let m = self.module(module)?;
         if !m.entity {
-            return Err(MetaError::Invalid(format!(
-                "module `{module}` does not take custom fields"
-            )));
+            return Err(MetaError::Refused(
+                Refusal::new(
+                    "refused_no_custom_fields",
+                    format!("module `{module}` does not take custom fields"),
+                )
+                .arg("name", module),
+            ));
         }
         if !valid_field_name(&new.name) || RESERVED_COLUMNS.contains(&new.name.as_str()) {
             return Err(MetaError::BadFieldName(new.name.clone()));
@@ -247,26 +265,37 @@ impl Registry {
         let field_type =
             FieldType::parse(&new.field_type).ok_or_else(|| MetaError::BadCustomType(new.field_type.clone()))?;
         if new.label.en.trim().is_empty() || new.label.zh.trim().is_empty() {
-            return Err(MetaError::Invalid(
-                "a custom field needs a label in both en and zh-CN".into(),
-            ));
+            return Err(MetaError::Refused(Refusal::new(
+                "refused_labels_needed",
+                "a custom field needs a label in both en and zh-CN",
+            )));
         }
         let block = match &new.block {
             Some(b) if m.blocks.iter().any(|x| &x.name == b) => b.clone(),
-            Some(b) => return Err(MetaError::Invalid(format!("unknown block `{b}`"))),
+            Some(b) => {
+                return Err(MetaError::Refused(
+                    Refusal::new("refused_unknown_block", format!("unknown block `{b}`")).arg("name", b),
+                ));
+            }
             None => m.blocks.first().map(|b| b.name.clone()).unwrap_or_default(),
         };
         if let Some(scale) = new.scale
             && scale > 8
         {
-            return Err(MetaError::Invalid("scale must be between 0 and 8".into()));
+            return Err(MetaError::Refused(Refusal::new(
+                "refused_scale",
+                "scale must be between 0 and 8",
+            )));
         }
         let mut picklist = None;
         let mut picklist_name = None;
         match field_type {
             FieldType::Picklist | FieldType::Multipicklist => {
                 if new.values.is_empty() {
-                    return Err(MetaError::Invalid("a picklist field needs at least one value".into()));
+                    return Err(MetaError::Refused(Refusal::new(
+                        "refused_picklist_empty",
+                        "a picklist field needs at least one value",
+                    )));
                 }
                 let name = format!("{}.{}", m.name, new.name);
                 let mut values = Vec::new();
@@ -276,9 +305,13 @@ impl Registry {
                         NewPicklistValue::Labelled { value, labels } => (value.trim().to_string(), labels.clone()),
                     };
                     if value.is_empty() || values.iter().any(|x: &crate::meta::PicklistValueDef| x.value == value) {
-                        return Err(MetaError::Invalid(format!(
-                            "picklist value `{value}` is empty or repeated"
-                        )));
+                        return Err(MetaError::Refused(
+                            Refusal::new(
+                                "refused_picklist_value",
+                                format!("picklist value `{value}` is empty or repeated"),
+                            )
+                            .arg("value", value),
+                        ));
                     }
                     let labels = labels.unwrap_or_else(|| Labels::new(value.clone(), value.clone()));
                     values.push(crate::meta::PicklistValueDef {
@@ -294,14 +327,21 @@ impl Registry {
             }
             FieldType::Reference => {
                 if new.targets.is_empty() {
-                    return Err(MetaError::Invalid(
-                        "a reference field needs at least one target module".into(),
-                    ));
+                    return Err(MetaError::Refused(Refusal::new(
+                        "refused_reference_targets",
+                        "a reference field needs at least one target module",
+                    )));
                 }
                 for t in &new.targets {
                     let target = self.module(t)?;
                     if !target.entity {
-                        return Err(MetaError::Invalid(format!("`{t}` cannot be a reference target")));
+                        return Err(MetaError::Refused(
+                            Refusal::new(
+                                "refused_reference_target",
+                                format!("`{t}` cannot be a reference target"),
+                            )
+                            .arg("name", t),
+                        ));
                     }
                 }
             }
@@ -343,9 +383,10 @@ impl Registry {
         if field_type == FieldType::AutoNumber {
             let prefix = new.prefix.clone().unwrap_or_default();
             if prefix.chars().count() > 20 || prefix.chars().any(char::is_control) {
-                return Err(MetaError::Invalid(
-                    "an auto-number prefix has at most 20 printable characters".into(),
-                ));
+                return Err(MetaError::Refused(Refusal::new(
+                    "refused_prefix",
+                    "an auto-number prefix has at most 20 printable characters",
+                )));
             }
             field.readonly = true;
             field.mandatory = false;

@@ -64,6 +64,97 @@ pub fn query_terms(query: &str) -> Vec<Term> {
     terms
 }
 
+/// Legal forms that do not tell two companies apart, as whole trailing words.
+const LATIN_LEGAL_FORMS: [&str; 14] = [
+    "co",
+    "company",
+    "corp",
+    "corporation",
+    "inc",
+    "incorporated",
+    "llc",
+    "ltd",
+    "limited",
+    "gmbh",
+    "plc",
+    "ag",
+    "sa",
+    "bv",
+];
+/// Chinese legal forms, stripped from the end of a name (longest first).
+const CJK_LEGAL_FORMS: [&str; 6] = ["股份有限公司", "有限责任公司", "有限公司", "集团公司", "集团", "公司"];
+
+/// The words of a name without case, punctuation or trailing legal forms:
+/// `Acme Inc.` → `["acme"]`, `北京星辰科技有限公司` → `["北京星辰科技"]`. A name that is
+/// nothing but a legal form keeps it.
+pub fn name_core_words(name: &str) -> Vec<String> {
+    let mut words: Vec<String> = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    while let Some(last) = words.last() {
+        let whole_form = LATIN_LEGAL_FORMS.contains(&last.as_str()) || CJK_LEGAL_FORMS.contains(&last.as_str());
+        if whole_form && words.len() > 1 {
+            words.pop();
+            continue;
+        }
+        let stripped = CJK_LEGAL_FORMS
+            .iter()
+            .find_map(|form| last.strip_suffix(form))
+            .filter(|rest| !rest.is_empty())
+            .map(str::to_string);
+        match (stripped, words.last_mut()) {
+            (Some(rest), Some(slot)) => *slot = rest,
+            _ => break,
+        }
+    }
+    words
+}
+
+/// A name as compared for likely duplicates: its core words run together.
+pub fn normalized_name(name: &str) -> String {
+    name_core_words(name).concat()
+}
+
+/// True when two names are "very similar": the same once normalised, or one contains the
+/// other and the shorter has at least four characters (so `张` is not inside everything).
+pub fn similar_names(a: &str, b: &str) -> bool {
+    let (a, b) = (normalized_name(a), normalized_name(b));
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    let (short, long) = if a.chars().count() <= b.chars().count() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    a == b || (short.chars().count() >= 4 && long.contains(short.as_str()))
+}
+
+/// Search terms that find candidates for [`similar_names`] in the index, as alternatives
+/// any of which may match: the whole normalised name (all its terms), and each 4-character
+/// CJK window or 4+-letter word of it (for an existing name contained in this one).
+pub fn similar_name_terms(name: &str) -> Vec<Vec<Term>> {
+    let core = name_core_words(name).join(" ");
+    let whole = query_terms(&core);
+    if whole.is_empty() {
+        return Vec::new();
+    }
+    let mut alternatives = vec![whole.clone()];
+    for term in whole {
+        match term {
+            Term::Phrase(pairs) if pairs.len() > 3 => {
+                alternatives.extend(pairs.windows(3).map(|w| vec![Term::Phrase(w.to_vec())]));
+            }
+            Term::Prefix(word) if word.chars().count() >= 4 => alternatives.push(vec![Term::Prefix(word)]),
+            _ => {}
+        }
+    }
+    alternatives.truncate(16);
+    alternatives
+}
+
 enum Piece {
     Cjk(Vec<char>),
     Word(String),
@@ -127,6 +218,25 @@ mod tests {
         assert_eq!(pos("京市"), pos("南京").map(|p| p + 1));
         assert_ne!(pos("京市"), pos("北京").map(|p| p + 1));
         assert!(tokens.contains(&"市"), "single characters are indexed: {t}");
+    }
+
+    #[test]
+    fn similar_names_ignore_case_punctuation_and_legal_forms() {
+        assert_eq!(normalized_name("Acme Inc."), "acme");
+        assert_eq!(normalized_name("ACME Co., Ltd"), "acme");
+        assert_eq!(normalized_name("北京星辰科技有限公司"), "北京星辰科技");
+        assert_eq!(normalized_name("星辰集团股份有限公司"), "星辰");
+        assert_eq!(normalized_name("Zinc"), "zinc");
+        assert_eq!(normalized_name("Inc"), "inc");
+        assert!(similar_names("北京星辰科技", "北京星辰科技有限公司"));
+        assert!(similar_names("Acme Inc.", "ACME"));
+        assert!(similar_names("北京星辰科技发展", "北京星辰科技"));
+        assert!(!similar_names("张", "张伟"), "short names need equality");
+        assert!(!similar_names("星辰", "北京星辰科技"));
+        assert!(!similar_names("", "Acme"));
+        let alternatives = similar_name_terms("北京星辰科技有限公司");
+        assert_eq!(alternatives[0], query_terms("北京星辰科技"));
+        assert!(alternatives.contains(&query_terms("星辰科技")));
     }
 
     #[test]

@@ -48,6 +48,12 @@
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
   }
 
+  // Space on an in-place editable value opens it (on keyup, like a button): keep the
+  // keydown from scrolling the page.
+  doc.addEventListener("keydown", function (e) {
+    if (e.key === " " && matches(e.target, "dd.inline-edit")) e.preventDefault();
+  });
+
   doc.addEventListener("keydown", function (e) {
     if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.isComposing || e.defaultPrevented || isTyping(e.target)) return;
@@ -140,6 +146,22 @@
     } else if (matches(t, "input.row-select")) {
       updateSelection(closest(t, "table.list"));
     }
+  });
+
+  // Mass edit: show and send only the value widget of the chosen field.
+  function showBulkValue(select) {
+    var scope = selectionScope(select) || doc;
+    var widgets = scope.querySelectorAll(".bulk-value");
+    for (var i = 0; i < widgets.length; i++) {
+      var on = widgets[i].getAttribute("data-field") === select.value;
+      widgets[i].hidden = !on;
+      var inputs = widgets[i].querySelectorAll("input, select");
+      for (var j = 0; j < inputs.length; j++) inputs[j].disabled = !on;
+    }
+  }
+
+  doc.addEventListener("change", function (e) {
+    if (matches(e.target, "select#bulk-field")) showBulkValue(e.target);
   });
 
   /* 5. Type-ahead reference picker -------------------------------------- */

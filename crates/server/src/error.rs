@@ -209,10 +209,22 @@ impl From<StoreError> for AppError {
                 en: format!("there is no module `{m}`"),
                 zh: format!("没有模块“{m}”"),
             },
-            StoreError::Meta(m) => AppError::BadRequest {
-                code: "bad_metadata",
-                en: m.to_string(),
-                zh: m.to_string(),
+            StoreError::Refused(r) => AppError::BadRequest {
+                code: "bad_request",
+                en: r.en.clone(),
+                zh: crate::ui::render::refusal_text(Lang::Zh, &r),
+            },
+            StoreError::Meta(m) => match m.refusal() {
+                Some(r) => AppError::BadRequest {
+                    code: "bad_metadata",
+                    en: r.en.clone(),
+                    zh: crate::ui::render::refusal_text(Lang::Zh, &r),
+                },
+                None => AppError::BadRequest {
+                    code: "bad_metadata",
+                    en: m.to_string(),
+                    zh: m.to_string(),
+                },
             },
             StoreError::BadRequest(m) => AppError::BadRequest {
                 code: "bad_request",

@@ -46,6 +46,9 @@ pub enum StoreError {
     Meta(#[from] MetaError),
     #[error("{0}")]
     BadRequest(String),
+    /// A request refused with a message the interfaces show in the reader's language.
+    #[error("{0}")]
+    Refused(sable_core::Refusal),
     #[error("conflict")]
     Conflict(Conflict),
     #[error(transparent)]
@@ -71,6 +74,20 @@ impl StoreError {
             ))
         } else {
             self
+        }
+    }
+
+    /// Shorthand for a refusal with a catalogue key and its English text.
+    pub fn refused(key: &'static str, en: impl Into<String>) -> StoreError {
+        StoreError::Refused(sable_core::Refusal::new(key, en))
+    }
+
+    /// The message for a person, when this error has one in both languages.
+    pub fn refusal(&self) -> Option<sable_core::Refusal> {
+        match self {
+            StoreError::Refused(r) => Some(r.clone()),
+            StoreError::Meta(m) => m.refusal(),
+            _ => None,
         }
     }
 

@@ -150,9 +150,10 @@ pub async fn set_sharing(store: &Store, actor: &Actor, module: &str, sharing: Sh
     let registry = store.registry().await?;
     let m = registry.module(module)?;
     if !m.entity {
-        return Err(StoreError::BadRequest(format!(
-            "module {module} has no sharing setting"
-        )));
+        return Err(StoreError::Refused(
+            sable_core::Refusal::new("refused_no_sharing", format!("module {module} has no sharing setting"))
+                .arg("name", module),
+        ));
     }
     let mut w = store.begin_write().await?;
     let now = now_ms();

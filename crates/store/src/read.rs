@@ -181,7 +181,7 @@ fn decode_cursor(s: &str) -> StoreResult<Cursor> {
         .decode(s.trim())
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| StoreError::BadRequest("cursor is not one this server issued".into()))
+        .ok_or_else(|| StoreError::refused("refused_cursor", "cursor is not one this server issued"))
 }
 
 fn stored_to_json(s: &Stored) -> Json {
@@ -220,23 +220,30 @@ pub async fn query_records(
         let field = if s.field == "id" {
             None
         } else {
-            Some(
-                module
-                    .field(&s.field)
-                    .ok_or_else(|| StoreError::BadRequest(format!("cannot sort by unknown field `{}`", s.field)))?,
-            )
+            Some(module.field(&s.field).ok_or_else(|| {
+                StoreError::Refused(
+                    sable_core::Refusal::new(
+                        "refused_sort_field",
+                        format!("cannot sort by unknown field `{}`", s.field),
+                    )
+                    .arg("name", &s.field),
+                )
+            })?)
         };
         match field {
             Some(f) => keys.push((f.clone(), s.desc)),
             None if keys.is_empty() && query.sort.len() == 1 => {}
             None => {
-                return Err(StoreError::BadRequest("`id` can only be the only sort key".into()));
+                return Err(StoreError::refused(
+                    "refused_sort_id",
+                    "`id` can only be the only sort key",
+                ));
             }
         }
     }
     let id_desc = query.sort.len() == 1 && query.sort[0].field == "id" && query.sort[0].desc;
     if keys.len() > 3 {
-        return Err(StoreError::BadRequest("sort by at most 3 fields".into()));
+        return Err(StoreError::refused("refused_sort_many", "sort by at most 3 fields"));
     }
     let limit = query.limit.clamp(1, MAX_PAGE);
     let cursor = query.cursor.as_deref().map(decode_cursor).transpose()?;

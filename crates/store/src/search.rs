@@ -7,7 +7,7 @@ use sable_core::search::{Term, index_tokens, query_terms};
 use crate::actor::Actor;
 use crate::db::{Db, Tx};
 use crate::record::SearchHit;
-use crate::sql::{Arg, Dialect};
+use crate::sql::{Arg, Dialect, Sql};
 
 /// Replaces a record's tokens.
 pub async fn index(tx: &mut Tx, record_id: i64, text: &str, fresh: bool, now: i64) -> anyhow::Result<()> {
@@ -78,6 +78,36 @@ fn tsquery_expression(terms: &[Term]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" & ")
+}
+
+/// Appends `IN (ids of the newest `limit` live records of `module` whose index matches any
+/// of the alternatives)`: a bounded candidate set for likely-duplicate names, found through
+/// the index rather than a scan. Every text is bound.
+pub fn push_matching_ids(q: &mut Sql, module: &str, alternatives: &[Vec<Term>], limit: i64) {
+    let dialect = q.dialect();
+    let expression = alternatives
+        .iter()
+        .map(|terms| match dialect {
+            Dialect::Sqlite => format!("({})", fts5_expression(terms)),
+            Dialect::Postgres => format!("({})", tsquery_expression(terms)),
+        })
+        .collect::<Vec<_>>();
+    match dialect {
+        Dialect::Sqlite => {
+            q.push(" IN (SELECT r.id FROM search_fts f JOIN records r ON r.id = f.rowid WHERE search_fts MATCH ")
+                .bind(expression.join(" OR "));
+        }
+        Dialect::Postgres => {
+            q.push(" IN (SELECT r.id FROM search_index f JOIN records r ON r.id = f.record_id WHERE f.tokens @@ to_tsquery('simple', ")
+                .bind(expression.join(" | "))
+                .push(")");
+        }
+    }
+    q.push(" AND r.module = ")
+        .bind(module)
+        .push(" AND r.deleted_at IS NULL ORDER BY r.id DESC LIMIT ")
+        .bind(limit)
+        .push(")");
 }
 
 /// Searches every entity module the actor may see, newest first.

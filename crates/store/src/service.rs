@@ -124,7 +124,7 @@ impl<'a> RecordService<'a> {
         }
         q.push(" AND (1=0");
         if label.chars().count() >= 2 {
-            q.push(" OR t.\"label\" = ").bind(label);
+            q.push(" OR t.\"label\" = ").bind(label.clone());
         }
         for f in m.fields.iter().filter(|f| f.field_type.has_match_key()) {
             let same_kind: Vec<Arg> = keys
@@ -138,11 +138,47 @@ impl<'a> RecordService<'a> {
             }
         }
         q.push(") ORDER BY t.\"id\" LIMIT 5");
-        let rows = db.fetch_all(&q).await?;
-        Ok(rows
+        let mut found: Vec<(i64, String)> = db
+            .fetch_all(&q)
+            .await?
             .iter()
             .map(|r| Ok((r.int("id")?, r.text("label")?)))
-            .collect::<anyhow::Result<_>>()?)
+            .collect::<anyhow::Result<_>>()?;
+        found.extend(self.similar_names(&m, &label, exclude).await?);
+        found.sort();
+        found.dedup_by_key(|(id, _)| *id);
+        found.truncate(5);
+        Ok(found)
+    }
+
+    /// Visible records whose label is very similar to `label` (see
+    /// [`sable_core::search::similar_names`]): candidates come from the search index, at
+    /// most a couple of hundred, and are compared here.
+    async fn similar_names(&self, m: &ModuleDef, label: &str, exclude: Option<i64>) -> StoreResult<Vec<(i64, String)>> {
+        let alternatives = sable_core::search::similar_name_terms(label);
+        if alternatives.is_empty() || sable_core::search::normalized_name(label).chars().count() < 2 {
+            return Ok(Vec::new());
+        }
+        let db = self.store.db();
+        let mut q = db.sql();
+        q.push("SELECT t.\"id\", t.\"label\" FROM ")
+            .ident(&table_name(m))
+            .push(" t WHERE t.\"deleted_at\" IS NULL");
+        read::visibility(&mut q, self.actor, m);
+        if let Some(id) = exclude {
+            q.push(" AND t.\"id\" <> ").bind(id);
+        }
+        q.push(" AND t.\"id\"");
+        search::push_matching_ids(&mut q, &m.name, &alternatives, 200);
+        let rows = db.fetch_all(&q).await?;
+        let mut similar = Vec::new();
+        for r in &rows {
+            let other = r.text("label")?;
+            if sable_core::search::similar_names(label, &other) {
+                similar.push((r.int("id")?, other));
+            }
+        }
+        Ok(similar)
     }
 
     /// Gives every live record owned by `from` to `to`, module by module, each through

@@ -9,7 +9,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine;
-use sable_core::Lang;
+use sable_core::{Lang, Refusal};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -35,6 +35,7 @@ pub struct User {
     pub email1: Option<String>,
     pub is_admin: bool,
     pub status: String,
+    /// `en`, `zh-CN`, or empty: no preference, follow the browser's Accept-Language.
     pub language: String,
     pub time_zone: String,
     /// How dates are shown: one of [`DATE_FORMATS`].
@@ -73,13 +74,24 @@ impl User {
         self.status == "Active"
     }
 
-    /// The actor this user acts as.
+    /// The language the user chose, or None to follow the browser.
+    pub fn preferred_lang(&self) -> Option<Lang> {
+        Lang::parse(&self.language)
+    }
+
+    /// The actor this user acts as (in the default language when they chose none).
     pub fn actor(&self) -> Actor {
+        self.actor_with_fallback(Lang::default())
+    }
+
+    /// The actor this user acts as, speaking `fallback` (the browser's language) when the
+    /// user chose no language.
+    pub fn actor_with_fallback(&self, fallback: Lang) -> Actor {
         Actor {
             user_id: self.id,
             user_name: self.user_name.clone(),
             is_admin: self.is_admin,
-            lang: Lang::parse(&self.language).unwrap_or_default(),
+            lang: self.preferred_lang().unwrap_or(fallback),
             tz: time_zone(&self.time_zone),
         }
     }
@@ -185,12 +197,13 @@ fn token_hash(token: &str) -> String {
 
 fn check_new_password(password: &str) -> StoreResult<()> {
     if password.chars().count() < 8 {
-        return Err(StoreError::BadRequest(
-            "the password must have at least 8 characters".into(),
+        return Err(StoreError::refused(
+            "refused_password_short",
+            "the password must have at least 8 characters",
         ));
     }
     if password.len() > 1024 {
-        return Err(StoreError::BadRequest("the password is too long".into()));
+        return Err(StoreError::refused("refused_password_long", "the password is too long"));
     }
     Ok(())
 }
@@ -203,9 +216,13 @@ fn normalize_user_name(name: &str) -> StoreResult<String> {
     if ok {
         Ok(n)
     } else {
-        Err(StoreError::BadRequest(format!(
-            "invalid user name `{name}`: use 2 to 64 letters, digits, . _ - @"
-        )))
+        Err(StoreError::Refused(
+            Refusal::new(
+                "refused_user_name",
+                format!("invalid user name `{name}`: use 2 to 64 letters, digits, . _ - @"),
+            )
+            .arg("name", name),
+        ))
     }
 }
 
@@ -223,7 +240,7 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
     let user_name = normalize_user_name(&new.user_name)?;
     check_new_password(&new.password)?;
     if new.last_name.trim().is_empty() {
-        return Err(StoreError::BadRequest("a user needs a last name".into()));
+        return Err(StoreError::refused("refused_last_name", "a user needs a last name"));
     }
     for name in [Some(&new.last_name), new.first_name.as_ref()].into_iter().flatten() {
         if name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -235,15 +252,16 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
     if let Some(e) = &new.email1
         && !sable_core::parse::is_email(e)
     {
-        return Err(StoreError::BadRequest(format!("`{e}` is not a valid e-mail address")));
+        return Err(StoreError::Refused(
+            Refusal::new("refused_email", format!("`{e}` is not a valid e-mail address")).arg("value", e),
+        ));
     }
-    let language = new.language.clone().unwrap_or_else(|| "zh-CN".into());
-    let language = Lang::parse(&language)
-        .map(Lang::tag)
-        .ok_or_else(|| StoreError::BadRequest(format!("unsupported language `{language}`")))?;
+    let language = language_tag(new.language.as_deref().unwrap_or(""))?;
     let tz = new.time_zone.clone().unwrap_or_else(|| "Asia/Shanghai".into());
     if jiff::tz::TimeZone::get(&tz).is_err() {
-        return Err(StoreError::BadRequest(format!("unknown time zone `{tz}`")));
+        return Err(StoreError::Refused(
+            Refusal::new("refused_time_zone", format!("unknown time zone `{tz}`")).arg("value", &tz),
+        ));
     }
     let hash = hash_password(&new.password)?;
     let mut w = store.begin_write().await?;
@@ -253,7 +271,9 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
         .push("SELECT id FROM users WHERE user_name = ")
         .bind(user_name.as_str());
     if w.tx.fetch_optional(&exists).await?.is_some() {
-        return Err(StoreError::BadRequest(format!("user name `{user_name}` is taken")));
+        return Err(StoreError::Refused(
+            Refusal::new("refused_user_taken", format!("user name `{user_name}` is taken")).arg("name", &user_name),
+        ));
     }
     let probe = User {
         id: 0,
@@ -337,9 +357,11 @@ pub async fn list_users(store: &Store) -> anyhow::Result<Vec<User>> {
 }
 
 async fn user_or_not_found(store: &Store, user_name: &str) -> StoreResult<User> {
-    find_user(store, user_name)
-        .await?
-        .ok_or_else(|| StoreError::BadRequest(format!("no user named `{user_name}`")))
+    find_user(store, user_name).await?.ok_or_else(|| {
+        StoreError::Refused(
+            Refusal::new("refused_no_user", format!("no user named `{user_name}`")).arg("name", user_name),
+        )
+    })
 }
 
 /// Sets a user's password (an administrator, or the user themself) and clears any lock.
@@ -366,7 +388,10 @@ pub async fn deactivate(store: &Store, actor: &Actor, user_name: &str) -> StoreR
     require_admin(actor)?;
     let user = user_or_not_found(store, user_name).await?;
     if user.id == actor.user_id {
-        return Err(StoreError::BadRequest("you cannot deactivate yourself".into()));
+        return Err(StoreError::refused(
+            "refused_deactivate_self",
+            "you cannot deactivate yourself",
+        ));
     }
     if user.is_admin {
         let admins = list_users(store)
@@ -375,8 +400,9 @@ pub async fn deactivate(store: &Store, actor: &Actor, user_name: &str) -> StoreR
             .filter(|u| u.is_admin && u.is_active())
             .count();
         if admins <= 1 {
-            return Err(StoreError::BadRequest(
-                "the last active administrator cannot be deactivated".into(),
+            return Err(StoreError::refused(
+                "refused_last_admin",
+                "the last active administrator cannot be deactivated",
             ));
         }
     }
@@ -626,6 +652,18 @@ pub async fn revoke_token_text(store: &Store, user_id: i64, token: &str) -> anyh
     Ok(())
 }
 
+/// A language choice as stored: `en`, `zh-CN`, or empty for "follow the browser".
+fn language_tag(language: &str) -> StoreResult<&'static str> {
+    if language.trim().is_empty() {
+        return Ok("");
+    }
+    Lang::parse(language).map(Lang::tag).ok_or_else(|| {
+        StoreError::Refused(
+            Refusal::new("refused_language", format!("unsupported language `{language}`")).arg("value", language),
+        )
+    })
+}
+
 /// Sets a user's interface language (`en` or `zh-CN`).
 pub async fn set_language(store: &Store, user_id: i64, language: &str) -> anyhow::Result<()> {
     let tag = Lang::parse(language)
@@ -654,11 +692,11 @@ pub async fn set_preferences(
     if !actor.is_admin && actor.user_id != user_id {
         return Err(StoreError::Forbidden("you may only change your own preferences".into()));
     }
-    let tag = Lang::parse(language)
-        .map(Lang::tag)
-        .ok_or_else(|| StoreError::BadRequest(format!("unsupported language `{language}`")))?;
+    let tag = language_tag(language)?;
     if jiff::tz::TimeZone::get(time_zone).is_err() {
-        return Err(StoreError::BadRequest(format!("unknown time zone `{time_zone}`")));
+        return Err(StoreError::Refused(
+            Refusal::new("refused_time_zone", format!("unknown time zone `{time_zone}`")).arg("value", time_zone),
+        ));
     }
     let db = store.db();
     let mut q = db.sql();
@@ -686,9 +724,13 @@ pub async fn set_formats(
         return Err(StoreError::Forbidden("you may only change your own preferences".into()));
     }
     if !DATE_FORMATS.contains(&date_format) || !NUMBER_FORMATS.contains(&number_format) {
-        return Err(StoreError::BadRequest(format!(
-            "unknown format `{date_format}` / `{number_format}`"
-        )));
+        return Err(StoreError::Refused(
+            Refusal::new(
+                "refused_format",
+                format!("unknown format `{date_format}` / `{number_format}`"),
+            )
+            .arg("value", format!("{date_format} / {number_format}")),
+        ));
     }
     let db = store.db();
     let mut q = db.sql();

@@ -74,8 +74,9 @@ pub async fn create_view(
 ) -> StoreResult<i64> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(StoreError::BadRequest(
-            "a view needs a name of 1 to 100 characters".into(),
+        return Err(StoreError::refused(
+            "refused_view_name",
+            "a view needs a name of 1 to 100 characters",
         ));
     }
     if shared && !actor.is_admin && actor.user_id == 0 {
@@ -92,7 +93,10 @@ pub async fn create_view(
     filter.resolve(m, &ctx)?;
     for c in definition.columns.iter().chain(definition.sort.iter()) {
         if m.field(c).is_none() {
-            return Err(StoreError::BadRequest(format!("`{c}` is not a field of {module}")));
+            return Err(StoreError::Refused(
+                sable_core::Refusal::new("refused_view_column", format!("`{c}` is not a field of {module}"))
+                    .arg("name", c),
+            ));
         }
     }
     let db = store.db();

@@ -70,7 +70,7 @@ impl TestServer {
         }
     }
 
-    /// Adds a user with a password and a language (`None` keeps the default, zh-CN).
+    /// Adds a user with a password and a language (`None` follows the browser, which speaks zh-CN here).
     pub async fn add_user(&self, user_name: &str, password: &str, last_name: &str, language: Option<&str>) {
         let new = sable_store::users::NewUser {
             user_name: user_name.into(),
@@ -218,8 +218,12 @@ where
                 "--disable-sync",
                 "--disable-dev-shm-usage",
                 "--window-size=1280,900",
+                "--lang=zh-CN",
                 format!("--user-data-dir={}", driver.profile.display()),
             ],
+            // Users without a language preference follow Accept-Language: make it Chinese,
+            // whatever the machine's locale.
+            "prefs": { "intl.accept_languages": "zh-CN,zh" },
         }),
     );
     // Leave alert dialogs open, so a test can see that one appeared.

@@ -35,6 +35,8 @@ struct FieldRow {
     name: String,
     label_en: String,
     label_zh: String,
+    /// The label in the page's language, for accessible names.
+    label: String,
     field_type: &'static str,
     sequence: u32,
     custom: bool,
@@ -120,6 +122,7 @@ async fn fields_page(
                         name: f.name.clone(),
                         label_en: f.labels.en.clone(),
                         label_zh: f.labels.zh.clone(),
+                        label: f.label(user.lang).to_string(),
                         field_type: f.field_type.as_str(),
                         sequence: f.sequence,
                         custom: f.custom,
@@ -236,7 +239,15 @@ pub async fn add(State(state): State<AppState>, user: UiUser, Path(module): Path
                 .iter()
                 .map(|k| (k.to_string(), text(k)))
                 .collect();
-            fields_page(&state, &user, &module, None, kept, Some(failure(&user, e.to_string()))).await
+            fields_page(
+                &state,
+                &user,
+                &module,
+                None,
+                kept,
+                Some(failure(&user, super::store_message(user.lang, &e))),
+            )
+            .await
         }
     }
 }
@@ -263,7 +274,14 @@ pub async fn layout(State(state): State<AppState>, user: UiUser, Path(module): P
                     &module,
                     None,
                     blank_form(),
-                    Some(failure(&user, format!("`{v}` is not a position"))),
+                    Some(failure(
+                        &user,
+                        super::render::refusal_text(
+                            user.lang,
+                            &sable_core::Refusal::new("refused_position", format!("`{v}` is not a position"))
+                                .arg("value", v),
+                        ),
+                    )),
                 )
                 .await;
             };
@@ -279,7 +297,7 @@ pub async fn layout(State(state): State<AppState>, user: UiUser, Path(module): P
                 &module,
                 None,
                 blank_form(),
-                Some(failure(&user, e.to_string())),
+                Some(failure(&user, super::store_message(user.lang, &e))),
             )
             .await
         }
@@ -402,7 +420,7 @@ pub async fn save_values(
                 &module,
                 &field,
                 Some(text),
-                Some(failure(&user, e.to_string())),
+                Some(failure(&user, super::store_message(user.lang, &e))),
             )
             .await
         }

@@ -124,10 +124,7 @@ fn admin_only(user: &UiUser) -> Option<Response> {
 }
 
 fn failure(user: &UiUser, e: &sable_store::StoreError) -> String {
-    let detail = match e {
-        sable_store::StoreError::BadRequest(m) | sable_store::StoreError::Forbidden(m) => m.clone(),
-        other => other.to_string(),
-    };
+    let detail = super::store_message(user.lang, e);
     fill(
         Catalogs::embedded().get(user.lang, "admin_error"),
         &[("detail", detail)],
@@ -237,8 +234,9 @@ pub async fn act(
                         }
                     }
                     _ => {
-                        outcome = Err(sable_store::StoreError::BadRequest(
-                            "the user to transfer to must be another active user".into(),
+                        outcome = Err(sable_store::StoreError::refused(
+                            "refused_transfer_target",
+                            "the user to transfer to must be another active user",
                         ))
                     }
                 }

@@ -92,7 +92,7 @@ struct CommentView {
 
 /// One side of a change, shown as the field shows it: picklist labels, the user's date
 /// and number formats, the viewer's time zone, names instead of ids.
-fn history_text(
+pub(super) fn history_text(
     registry: &Registry,
     field: Option<&FieldDef>,
     v: &Json,

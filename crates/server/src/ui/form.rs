@@ -13,7 +13,7 @@ use sable_store::{Conflict, Record, StoreError};
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
-use super::format::{input_text, picklist_label};
+use super::format::input_text;
 use super::render::{Catalogs, fill, render};
 use super::session::UiUser;
 use super::{Layout, csrf_refused, error_page, form_value, parse_form, see_other, store_error_page};
@@ -49,7 +49,7 @@ struct FormBlock {
 }
 
 #[derive(Serialize)]
-struct ConflictRow {
+pub(super) struct ConflictRow {
     field: String,
     value: String,
     who: String,
@@ -388,28 +388,40 @@ fn error_messages(errors: &ValidationErrors, lang: Lang) -> BTreeMap<String, Str
     errors.messages(lang)
 }
 
-fn conflict_rows(registry: &Registry, m: &ModuleDef, conflict: &Conflict, lang: Lang) -> Vec<ConflictRow> {
+/// Another user's changes since the version the form showed, each value shown the way the
+/// history tab shows it (labels, names instead of ids, the viewer's formats).
+pub(super) async fn conflict_rows(
+    svc: &sable_store::RecordService<'_>,
+    registry: &Registry,
+    m: &ModuleDef,
+    conflict: &Conflict,
+    user: &UiUser,
+) -> Vec<ConflictRow> {
     let Conflict::StaleVersion { changes, .. } = conflict else {
         return Vec::new();
     };
+    let mut ids: Vec<i64> = changes
+        .iter()
+        .filter(|c| {
+            m.field(&c.field)
+                .is_some_and(|f| matches!(f.field_type, FieldType::Reference | FieldType::Owner))
+        })
+        .filter_map(|c| c.new.as_i64())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let labels = svc.labels_of(&ids).await.unwrap_or_default();
+    let system = Catalogs::embedded().get(user.lang, "history_system");
     changes
         .iter()
         // A delete or restore since changes no field; the form already says someone saved.
         .filter(|c| !c.field.is_empty())
         .map(|c| {
             let f = m.field(&c.field);
-            let value = match (f, &c.new) {
-                (Some(f), Json::String(s)) if f.field_type == FieldType::Picklist => {
-                    picklist_label(registry, f, s, lang)
-                }
-                (_, Json::String(s)) => s.clone(),
-                (_, Json::Null) => String::new(),
-                (_, other) => other.to_string(),
-            };
             ConflictRow {
-                field: f.map_or_else(|| c.field.clone(), |f| f.label(lang).to_string()),
-                value,
-                who: c.actor.clone().unwrap_or_default(),
+                field: f.map_or_else(|| c.field.clone(), |f| f.label(user.lang).to_string()),
+                value: super::detail::history_text(registry, f, &c.new, &labels, user),
+                who: c.actor.clone().unwrap_or_else(|| system.to_string()),
             }
         })
         .collect()
@@ -494,7 +506,7 @@ pub async fn save(
                 Conflict::State(_) => version,
             };
             let record = svc.get(&m.name, id).await.ok();
-            let rows = conflict_rows(&registry, &m, &conflict, user.lang);
+            let rows = conflict_rows(&svc, &registry, &m, &conflict, &user).await;
             build_page(
                 &state,
                 &user,

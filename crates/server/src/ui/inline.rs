@@ -10,7 +10,7 @@ use sable_store::{Conflict, Record, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::detail::FieldView;
-use super::form::{InputView, Values, form_input, input_view, record_values};
+use super::form::{ConflictRow, InputView, Values, conflict_rows, form_input, input_view, record_values};
 use super::format::display_value;
 use super::render::{Catalogs, render};
 use super::session::UiUser;
@@ -40,6 +40,8 @@ struct FormContext {
     csrf: String,
     f: InputView,
     message: Option<String>,
+    /// Another user's changes, when they saved first.
+    conflict: Vec<ConflictRow>,
 }
 
 struct Target {
@@ -104,7 +106,7 @@ async fn show_form(
     field: &str,
     values: &Values,
     version: i64,
-    message: Option<String>,
+    (message, conflict): (Option<String>, Vec<ConflictRow>),
 ) -> Response {
     let Some(f) = t.module.field(field) else {
         return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
@@ -119,6 +121,7 @@ async fn show_form(
         csrf: user.session.csrf_token.clone(),
         f: view,
         message,
+        conflict,
     };
     render("partials/inline_form.html", &context)
 }
@@ -142,7 +145,7 @@ pub async fn edit(
         return show_value(&user, &t, &record, &field);
     }
     let values = record_values(&t.module, &record, user.actor.tz());
-    show_form(&state, &user, &t, &field, &values, record.version, None).await
+    show_form(&state, &user, &t, &field, &values, record.version, (None, Vec::new())).await
 }
 
 /// `POST /m/{module}/{id}/inline/{field}`: saves the one field; the value again on success,
@@ -169,11 +172,25 @@ pub async fn save(
         Ok(record) => show_value(&user, &t, &record, &field),
         Err(StoreError::Invalid(errors)) => {
             let message = errors.0.get(&field).map(|e| e.message(user.lang));
-            show_form(&state, &user, &t, &field, &raw, version.unwrap_or(0), message).await
+            show_form(
+                &state,
+                &user,
+                &t,
+                &field,
+                &raw,
+                version.unwrap_or(0),
+                (message, Vec::new()),
+            )
+            .await
         }
-        Err(StoreError::Conflict(Conflict::StaleVersion { current_version, .. })) => {
+        Err(StoreError::Conflict(conflict @ Conflict::StaleVersion { .. })) => {
+            let current_version = match &conflict {
+                Conflict::StaleVersion { current_version, .. } => *current_version,
+                Conflict::State(_) => version.unwrap_or(0),
+            };
             let message = Some(Catalogs::embedded().get(user.lang, "form_conflict_title").to_string());
-            show_form(&state, &user, &t, &field, &raw, current_version, message).await
+            let rows = conflict_rows(&svc, &t.registry, &t.module, &conflict, &user).await;
+            show_form(&state, &user, &t, &field, &raw, current_version, (message, rows)).await
         }
         Err(e) => store_error_page(user.lang, e),
     }

@@ -53,15 +53,9 @@ impl ListParams {
             failed: get("failed").and_then(|v| v.parse().ok()),
             view: get("view").and_then(|v| v.parse().ok()),
             cols: get("cols"),
-            error: get("error").map(|e| e.chars().take(300).collect()),
+            error: get("error").filter(|k| super::FLASH_KEYS.contains(&k.as_str())),
         }
     }
-}
-
-#[derive(Serialize)]
-struct Choice {
-    name: String,
-    label: String,
 }
 
 #[derive(Serialize)]
@@ -114,7 +108,7 @@ struct ListPage {
     deleted: bool,
     bin_href: String,
     users: Vec<UserChoice>,
-    editable_fields: Vec<Choice>,
+    editable_fields: Vec<super::form::InputView>,
     views: Vec<ViewLink>,
     all_href: String,
     export_href: String,
@@ -321,7 +315,10 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
         })
     };
     let svc = state.store.records(&user.actor);
-    let mut filter_error = p.error.clone();
+    let mut filter_error = p
+        .error
+        .as_deref()
+        .map(|key| Catalogs::embedded().get(user.lang, key).to_string());
     let attempt = match make_query(&built) {
         Ok(query) => svc.query(&m.name, &query).await,
         Err(e) => Err(e),
@@ -329,11 +326,12 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
     let page = match attempt {
         Ok(page) => page,
         // A filter that does not fit the module: say what is wrong and list without it.
-        Err(e @ (sable_store::StoreError::BadFilter(_) | sable_store::StoreError::BadRequest(_))) => {
-            let detail = match &e {
-                sable_store::StoreError::BadFilter(f) => f.message(user.lang),
-                other => other.to_string(),
-            };
+        Err(
+            e @ (sable_store::StoreError::BadFilter(_)
+            | sable_store::StoreError::Refused(_)
+            | sable_store::StoreError::BadRequest(_)),
+        ) => {
+            let detail = super::store_message(user.lang, &e);
             filter_error = Some(fill(
                 Catalogs::embedded().get(user.lang, "filter_error"),
                 &[("detail", detail)],
@@ -435,6 +433,7 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
     let mut filter_rows = rows_in.clone();
     filter_rows.extend([filters::ConditionRow::default(), filters::ConditionRow::default()]);
     let column_names: Vec<&str> = columns.iter().map(|f| f.name.as_str()).collect();
+    let all_users = sable_store::users::list_users(&state.store).await.unwrap_or_default();
     let page = ListPage {
         layout: Layout::with_counts(
             user,
@@ -462,10 +461,8 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
         } else {
             link(&m.name, &[pair("deleted", "1")])
         },
-        users: sable_store::users::list_users(&state.store)
-            .await
-            .unwrap_or_default()
-            .into_iter()
+        users: all_users
+            .iter()
             .filter(|u| u.is_active())
             .map(|u| UserChoice {
                 id: u.id,
@@ -480,10 +477,8 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
                     FieldType::Reference | FieldType::Owner | FieldType::Multipicklist
                 )
             })
-            .map(|f| Choice {
-                name: f.name.clone(),
-                label: f.label(user.lang).into(),
-            })
+            // the field's own widget (picklist labels, yes/no, date pickers), empty
+            .map(|f| super::form::input_view(&registry, &all_users, f, &Default::default(), None, user.lang))
             .collect(),
         views: views
             .iter()

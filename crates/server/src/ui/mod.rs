@@ -81,7 +81,7 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
 
 /// Messages a redirect may ask a page to show (`?flash=key`); only these, so a crafted
 /// URL cannot put text on the page.
-const FLASH_KEYS: [&str; 17] = [
+pub(crate) const FLASH_KEYS: [&str; 20] = [
     "settings_saved",
     "comment_added",
     "view_saved",
@@ -99,6 +99,9 @@ const FLASH_KEYS: [&str; 17] = [
     "field_added",
     "layout_saved",
     "values_saved",
+    "view_name_invalid",
+    "view_column_invalid",
+    "view_filter_invalid",
 ];
 
 /// A link in the navigation.
@@ -219,6 +222,25 @@ pub fn store_error_page(lang: Lang, e: sable_store::StoreError) -> Response {
         other => {
             tracing::error!(error = format!("{other:#}"), "page failed");
             error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, "error_server")
+        }
+    }
+}
+
+/// Why a store call failed, for a person reading `lang`: refusals and filter errors in
+/// that language; anything unexpected as the generic server error (logged once here).
+pub fn store_message(lang: Lang, e: &sable_store::StoreError) -> String {
+    use sable_store::StoreError as E;
+    if let Some(refusal) = e.refusal() {
+        return render::refusal_text(lang, &refusal);
+    }
+    match e {
+        E::BadFilter(f) => f.message(lang),
+        E::Invalid(v) => v.messages(lang).into_values().collect::<Vec<_>>().join("; "),
+        E::Forbidden(_) => render::Catalogs::embedded().get(lang, "error_forbidden").to_string(),
+        E::NotFound { .. } => render::Catalogs::embedded().get(lang, "error_not_found").to_string(),
+        other => {
+            tracing::error!(error = format!("{other:#}"), "request failed");
+            render::Catalogs::embedded().get(lang, "error_server").to_string()
         }
     }
 }

@@ -68,6 +68,17 @@ pub fn fill(template: &str, args: &[(&str, String)]) -> String {
     out
 }
 
+/// A store or metadata refusal in a language, from the catalogues.
+pub fn refusal_text(lang: Lang, refusal: &sable_core::Refusal) -> String {
+    let template = Catalogs::embedded().get(lang, refusal.key);
+    if template == refusal.key {
+        // A key missing from the catalogue (a unit test prevents it): the English text.
+        return refusal.en.clone();
+    }
+    let args: Vec<(&str, String)> = refusal.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+    fill(template, &args)
+}
+
 /// `t("key", name=value…)` in templates, in the language of the page's `lang`.
 fn translate(state: &State, key: &str, kwargs: Kwargs) -> Result<String, Error> {
     let lang = state
@@ -139,6 +150,18 @@ mod tests {
     #[test]
     fn both_languages_have_every_string() {
         assert_eq!(Catalogs::embedded().missing_keys(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_refusal_has_a_message_in_both_languages() {
+        let c = Catalogs::embedded();
+        for key in sable_core::i18n::REFUSAL_KEYS {
+            for lang in [Lang::En, Lang::Zh] {
+                assert_ne!(c.get(lang, key), *key, "{key} missing in {}", lang.tag());
+            }
+        }
+        let r = sable_core::Refusal::new("refused_user_taken", "user name `li` is taken").arg("name", "li");
+        assert_eq!(refusal_text(Lang::Zh, &r), "用户名“li”已被使用。");
     }
 
     #[test]

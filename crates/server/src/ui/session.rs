@@ -103,7 +103,8 @@ impl FromRequestParts<AppState> for UiUser {
             Ok(None) => return Err(to_login(parts)),
             Err(e) => return Err(crate::error::AppError::Internal(e).into_response()),
         };
-        let actor = session.user.actor();
+        // A user who chose no language follows the browser, like a visitor.
+        let actor = session.user.actor_with_fallback(browser_lang(&parts.headers));
         let lang = actor.lang();
         Ok(UiUser {
             session,

@@ -90,7 +90,7 @@ pub async fn save(State(state): State<AppState>, user: UiUser, body: Bytes) -> R
         Err(e) => {
             let message = fill(
                 Catalogs::embedded().get(user.lang, "admin_error"),
-                &[("detail", e.to_string())],
+                &[("detail", super::store_message(user.lang, &e))],
             );
             page(&state, &user, None, Some(message)).await
         }

@@ -32,12 +32,18 @@ pub async fn save(State(state): State<AppState>, user: UiUser, Path(module): Pat
     let shared = form_value(&form, "shared").is_some();
     match create_view(&state.store, &user.actor, &module, name, shared, &definition).await {
         Ok(id) => see_other(&format!("/m/{module}?view={id}&flash=view_saved")),
-        Err(e @ (sable_store::StoreError::BadRequest(_) | sable_store::StoreError::BadFilter(_))) => {
+        Err(e @ (sable_store::StoreError::Refused(_) | sable_store::StoreError::BadFilter(_))) => {
             let mut pairs: Vec<(String, String)> = form
                 .into_iter()
                 .filter(|(k, _)| matches!(k.as_str(), "f" | "o" | "v" | "m"))
                 .collect();
-            pairs.push(("error".into(), e.to_string()));
+            // A message key, never text: the list page shows only catalogue messages.
+            let key = match e.refusal() {
+                Some(r) if r.key == "refused_view_name" => "view_name_invalid",
+                Some(r) if r.key == "refused_view_column" => "view_column_invalid",
+                _ => "view_filter_invalid",
+            };
+            pairs.push(("error".into(), key.into()));
             let query: String = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(pairs)
                 .finish();

@@ -12,6 +12,7 @@ use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app};
 
 struct Browser {
     cookies: Vec<(String, String)>,
+    accept_language: &'static str,
 }
 
 struct Page {
@@ -22,14 +23,22 @@ struct Page {
 
 impl Browser {
     fn new() -> Browser {
-        Browser { cookies: Vec::new() }
+        Browser::speaking("zh-CN")
+    }
+
+    /// A browser whose Accept-Language is `accept_language`.
+    fn speaking(accept_language: &'static str) -> Browser {
+        Browser {
+            cookies: Vec::new(),
+            accept_language,
+        }
     }
 
     async fn request(&mut self, app: &TestApp, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Page {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
-            .header("accept-language", "zh-CN");
+            .header("accept-language", self.accept_language);
         if !self.cookies.is_empty() {
             let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             req = req.header(header::COOKIE, c.join("; "));
@@ -156,6 +165,181 @@ async fn login_csrf_and_sessions() {
         let p = b.post(&app, "/logout", &[("_csrf", &csrf)]).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
         assert_eq!(b.get(&app, "/").await.status, StatusCode::SEE_OTHER);
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn language_follows_the_browser_unless_the_user_chose_one() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut admin = Browser::new();
+        admin.login(&app, "admin", ADMIN_PASSWORD).await;
+        let page = admin.get(&app, "/admin/users").await;
+        assert!(page.body.contains("跟随浏览器"), "browser default is offered");
+        let csrf = hidden(&page.body, "_csrf");
+        for (user, language) in [("follower", ""), ("chooser", "zh-CN")] {
+            let p = admin
+                .post(
+                    &app,
+                    "/admin/users",
+                    &[
+                        ("_csrf", &csrf),
+                        ("user_name", user),
+                        ("password", "user-pass-1"),
+                        ("last_name", user),
+                        ("language", language),
+                        ("time_zone", "Asia/Shanghai"),
+                    ],
+                )
+                .await;
+            assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        }
+        // no preference: the browser's language, English or Chinese
+        let mut en = Browser::speaking("en-US,en;q=0.9");
+        en.login(&app, "follower", "user-pass-1").await;
+        let home = en.get(&app, "/").await;
+        assert!(
+            home.body.contains(">Organizations<"),
+            "{}: English expected",
+            db.backend
+        );
+        let mut zh = Browser::speaking("zh-CN,zh;q=0.9,en;q=0.5");
+        zh.login(&app, "follower", "user-pass-1").await;
+        assert!(zh.get(&app, "/").await.body.contains(">客户<"), "Chinese expected");
+        // an explicit choice wins over the browser
+        let mut en = Browser::speaking("en");
+        en.login(&app, "chooser", "user-pass-1").await;
+        let settings = en.get(&app, "/settings").await;
+        assert!(settings.body.contains(">客户<"), "the user's choice expected");
+        // …and choosing "browser default" in the preferences goes back to following it
+        let csrf = hidden(&settings.body, "_csrf");
+        let p = en
+            .post(
+                &app,
+                "/settings",
+                &[
+                    ("_csrf", &csrf),
+                    ("language", ""),
+                    ("time_zone", "Asia/Shanghai"),
+                    ("date_format", "yyyy-mm-dd"),
+                    ("number_format", "1,234.56"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        assert!(en.get(&app, "/").await.body.contains(">Organizations<"));
+        let chooser = sable_store::users::find_user(&app.store, "chooser")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(chooser.language, "");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn refusals_are_shown_in_the_readers_language() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        // the seeded admin follows the browser: the same refusal in Chinese, then English
+        for (accept, expected) in [
+            ("zh-CN", "密码至少需要 8 个字符。"),
+            ("en", "The password must have at least 8 characters."),
+        ] {
+            let mut b = Browser::speaking(accept);
+            b.login(&app, "admin", ADMIN_PASSWORD).await;
+            let page = b.get(&app, "/admin/users").await;
+            let csrf = hidden(&page.body, "_csrf");
+            let p = b
+                .post(
+                    &app,
+                    "/admin/users",
+                    &[
+                        ("_csrf", &csrf),
+                        ("user_name", "short"),
+                        ("password", "1234"),
+                        ("last_name", "短"),
+                    ],
+                )
+                .await;
+            assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", db.backend);
+            assert!(p.body.contains(expected), "{accept}: {}", p.body);
+        }
+        // a view that cannot be saved comes back as a message key, never as text
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let list = b.get(&app, "/m/Leads").await;
+        let csrf = hidden(&list.body, "_csrf");
+        let p = b.post(&app, "/m/Leads/views", &[("_csrf", &csrf), ("name", " ")]).await;
+        let location = p.location.unwrap_or_default();
+        assert!(location.contains("error=view_name_invalid"), "{location}");
+        let shown = b.get(&app, &location).await;
+        assert!(
+            shown.body.contains("视图未保存：名称需要 1 到 100 个字符。"),
+            "{}",
+            shown.body
+        );
+        // …and a crafted link cannot put its own words on the page
+        let crafted = b.get(&app, "/m/Leads?error=Your+account+is+locked%2C+call+555").await;
+        assert_eq!(crafted.status, StatusCode::OK);
+        assert!(!crafted.body.contains("call 555") && !crafted.body.contains("Your account"));
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+/// Every `aria-label` value in a page.
+fn aria_labels(body: &str) -> Vec<&str> {
+    body.split("aria-label=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect()
+}
+
+#[tokio::test]
+async fn controls_are_named_in_the_page_language() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, org) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": "Reachable Ltd"}})),
+            )
+            .await;
+        let org = org["id"].as_i64().unwrap();
+        let mut b = Browser::speaking("en");
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let cjk = |s: &str| s.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c));
+        for path in [
+            "/".to_string(),
+            "/m/Accounts".to_string(),
+            format!("/m/Accounts/{org}?tab=related"),
+            "/admin/fields?module=Leads".to_string(),
+        ] {
+            let p = b.get(&app, &path).await;
+            assert_eq!(p.status, StatusCode::OK, "{path}");
+            assert!(
+                p.body.contains("href=\"#main\"") && p.body.contains("Skip to content"),
+                "{path}"
+            );
+            let labels = aria_labels(&p.body);
+            assert!(!labels.contains(&"all"), "{path}");
+            let chinese: Vec<&&str> = labels.iter().filter(|l| cjk(l)).collect();
+            assert!(chinese.is_empty(), "{}: {path}: {chinese:?}", db.backend);
+        }
+        let related = b.get(&app, &format!("/m/Accounts/{org}?tab=related")).await;
+        assert!(
+            related.body.contains("aria-label=\"New record in "),
+            "the + link is named"
+        );
+        let detail = b.get(&app, &format!("/m/Accounts/{org}")).await;
+        assert!(detail.body.contains("key==' '"), "Space opens an inline edit");
+        let login = Browser::speaking("zh-CN").get(&app, "/login").await;
+        assert!(login.body.contains("跳到主要内容"));
         app.store.close().await;
         db.cleanup().await;
     }
@@ -386,6 +570,88 @@ async fn forms_keep_input_show_errors_and_conflicts() {
 }
 
 #[tokio::test]
+async fn conflicts_show_their_change_with_names_and_formats() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, org) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": "星辰科技"}})),
+            )
+            .await;
+        let org = org["id"].as_i64().unwrap();
+        let (_, contact) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Contacts",
+                Some(json!({"fields": {"lastname": "冲突", "title": "旧职位"}})),
+            )
+            .await;
+        let id = contact["id"].as_i64().unwrap();
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let settings = b.get(&app, "/settings").await;
+        let csrf = hidden(&settings.body, "_csrf");
+        let p = b
+            .post(
+                &app,
+                "/settings",
+                &[
+                    ("_csrf", &csrf),
+                    ("language", "zh-CN"),
+                    ("time_zone", "Asia/Shanghai"),
+                    ("date_format", "yyyy年m月d日"),
+                    ("number_format", "1,234.56"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        // someone else links the organization and sets a date after we opened the record
+        app.admin(
+            "PATCH",
+            &format!("/api/v1/records/Contacts/{id}"),
+            Some(json!({"version": 1, "fields": {"account_id": org, "birthday": "1990-03-05"}})),
+        )
+        .await;
+        let p = b
+            .post(
+                &app,
+                &format!("/m/Contacts/{id}"),
+                &[("_csrf", &csrf), ("_version", "1"), ("lastname", "冲突")],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", db.backend);
+        let table = &p.body[p.body.find("class=\"conflict\"").unwrap()..];
+        let table = &table[..table.find("</table>").unwrap()];
+        assert!(
+            table.contains("星辰科技"),
+            "the organization's name, not its id: {table}"
+        );
+        assert!(!table.contains(&format!(">{org}<")), "{table}");
+        assert!(table.contains("1990年3月5日"), "the date in the user's format: {table}");
+        assert!(table.contains("Administrator"), "who changed it");
+        // inline edit with a stale version: the same, for the one field
+        let p = b
+            .post(
+                &app,
+                &format!("/m/Contacts/{id}/inline/title"),
+                &[("_csrf", &csrf), ("_version", "1"), ("title", "我的职位")],
+            )
+            .await;
+        assert!(p.body.contains("其他人已先保存了此记录"), "{}", p.body);
+        assert!(
+            p.body.contains("星辰科技") && p.body.contains("1990年3月5日") && p.body.contains("对方的值"),
+            "{}",
+            p.body
+        );
+        assert!(p.body.contains("value=\"我的职位\""), "our value is kept");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn inline_edit_and_mass_actions() {
     for db in all_backends().await {
         let app = spawn_app(&db).await;
@@ -525,7 +791,28 @@ async fn inline_edit_and_mass_actions() {
                 ],
             )
             .await;
-        assert!(p.location.unwrap().contains("bulk_partly"));
+        // which records failed and why, not only how many
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(p.body.contains("已修改 0 条记录；1 条无法修改"), "{}", p.body);
+        let failures = &p.body[p.body.find("bulk-failures").unwrap()..];
+        assert!(
+            failures.contains(&format!("Accounts&#x2f;{}\"", ids[0]))
+                && failures.contains("甲公司")
+                && failures.contains("不是有效的电子邮件地址"),
+            "{failures}"
+        );
+        // the list offers each field's own widget for mass edit: picklist labels, yes/no, dates
+        let list = b.get(&app, "/m/Accounts").await;
+        let bar = &list.body[list.body.find("bulk-bar").unwrap()..];
+        assert!(
+            bar.contains("id=\"bulk-value-industry\"") && bar.contains(">科技<"),
+            "picklist labels"
+        );
+        let optout = &bar[bar.find("id=\"bulk-value-emailoptout\"").unwrap()..];
+        assert!(
+            optout.starts_with("id=\"bulk-value-emailoptout\" name=\"value\" disabled><option value=\"1\">是</option>"),
+            "{optout}"
+        );
         let p = b
             .post(&app, "/m/Accounts/bulk", &[("ids", &a), ("action", "delete")])
             .await;

@@ -314,6 +314,55 @@ async fn batches_report_each_row_and_can_be_all_or_nothing() {
 }
 
 #[tokio::test]
+async fn likely_duplicates_find_very_similar_names() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let me = sales_user(&store, "similar").await;
+        let svc = store.records(&me);
+        let mut ids = Vec::new();
+        for name in ["北京星辰科技有限公司", "ACME", "上海星辰贸易", "Initech Partners"] {
+            let r = svc
+                .create("Accounts", &obj(json!({"accountname": name})))
+                .await
+                .unwrap();
+            ids.push(r.id);
+        }
+        let similar = |name: &'static str| {
+            let svc = store.records(&me);
+            async move {
+                svc.likely_duplicates("Accounts", &obj(json!({"accountname": name})), None)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            similar("北京星辰科技").await,
+            vec![ids[0]],
+            "{}: legal form stripped",
+            db.backend
+        );
+        assert_eq!(similar("Acme Inc.").await, vec![ids[1]], "case, punctuation and Inc");
+        assert_eq!(
+            similar("北京星辰科技发展有限公司").await,
+            vec![ids[0]],
+            "the existing name inside the new one"
+        );
+        assert_eq!(
+            similar("星辰科技").await,
+            vec![ids[0]],
+            "4 characters inside an existing name"
+        );
+        assert!(similar("星辰").await.is_empty(), "short fragments need equality");
+        assert!(similar("Globex Ltd").await.is_empty());
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn likely_duplicates_match_normalised_email_phone_or_name() {
     for db in all_backends().await {
         let store = db.store().await;
