@@ -85,7 +85,10 @@ pub(super) fn detect(sniff: &[u8], eof: bool, choice: EncodingChoice) -> Result<
                 } else {
                     let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
                     detector.feed(sniff, eof);
-                    let guess = detector.guess(None, Utf8Detection::Allow);
+                    // Sable's files mostly come from Chinese Windows: where a short file leaves
+                    // the detector unsure between GBK and a Western code page (a few Chinese
+                    // names among ASCII), the hint of a .cn origin settles it for GBK.
+                    let guess = detector.guess(Some(b"cn"), Utf8Detection::Allow);
                     if guess == GBK {
                         // GB18030 decodes everything GBK does, and more.
                         (GB18030, "GBK".to_string(), 0)

@@ -73,6 +73,23 @@ fn gbk_is_detected_and_decoded() {
 }
 
 #[test]
+fn a_few_chinese_names_among_ascii_are_still_gbk_and_western_files_stay_western() {
+    // An English export with two Chinese names: little to go on, and GBK all the same.
+    let csv = "Last Name,First Name,Email,Mobile\r\nZhang,Wei,wei@example.com,13800138000\r\n王,芳,fang@example.com,13912345678\r\nSmith,Ann,ann@example.com,\r\n";
+    let mut table = open(&gbk(csv)).unwrap();
+    assert_eq!(table.encoding, "GBK");
+    let rows = ok_rows(&mut table);
+    assert_eq!(rows[1].cells[0], "王");
+    // A French list saved by Excel in windows-1252 is not taken for Chinese.
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(
+        "Nom,Prénom,Société,Ville\r\nLefèvre,Hélène,Société Générale,Orléans\r\nDupré,François,Crédit Agricole,Besançon\r\nMüller,Zoë,Café de la Gare,Nîmes\r\n",
+    );
+    let mut table = open(&bytes).unwrap();
+    assert_eq!(table.encoding, "windows-1252");
+    assert_eq!(ok_rows(&mut table)[0].cells[1], "Hélène");
+}
+
+#[test]
 fn gb18030_can_be_forced() {
     // Too little text for a confident guess; the user says what it is.
     let bytes = gbk("姓名,城市\n张三,北京\n");
