@@ -1529,3 +1529,36 @@ async fn selected_rows_export_in_the_chosen_encoding_and_format() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_running_import_shows_a_bar_that_fills() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let admin = sable_store::users::find_user(&app.store, "admin")
+            .await
+            .unwrap()
+            .unwrap();
+        let id = sable_store::imports::create_job(&app.store, &admin.actor(), "Leads", "big.csv", &json!({}))
+            .await
+            .unwrap();
+        let page = b.get(&app, &format!("/import/jobs/{id}/progress")).await;
+        assert!(
+            page.body.contains("<progress") && !page.body.contains("max="),
+            "{}: an indeterminate bar until the rows are counted: {}",
+            db.backend,
+            page.body
+        );
+        sable_store::imports::set_total(&app.store, id, 400).await.unwrap();
+        sable_store::imports::set_progress(&app.store, id, 100).await.unwrap();
+        let page = b.get(&app, &format!("/import/jobs/{id}/progress")).await;
+        assert!(
+            page.body.contains(r#"value="100" max="400""#) && page.body.contains("100 &#x2f; 400"),
+            "{}",
+            page.body
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
