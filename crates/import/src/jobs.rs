@@ -116,7 +116,12 @@ pub fn report_json(r: &ImportReport) -> Json {
         "created_fields": r.created_fields,
         "added_picklist_values": r.added_picklist_values,
         "dry_run": r.dry_run,
-        "rows": r.rows.iter().filter(|x| x.status != RowStatus::Created).take(10_000).collect::<Vec<_>>(),
+        "rows": r
+            .rows
+            .iter()
+            .filter(|x| x.status != RowStatus::Created || x.note.is_some())
+            .take(10_000)
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -152,7 +157,8 @@ pub async fn undo(store: &Store, actor: &Actor, job_id: i64) -> Result<ImportJob
 
 /// Options as the API takes them (JSON), turned into import options. An owner name that
 /// is nobody fails its row unless `default_owner` names someone.
-/// `create_fields`, `add_picklist_values` and `all_or_nothing` are booleans ([`Extras`]).
+/// `create_fields`, `add_picklist_values` and `all_or_nothing` are booleans ([`Extras`]), as
+/// is `create_missing_parents`.
 pub fn options_from_json(module: &str, v: &Map<String, Json>) -> Result<JobOptions, String> {
     let text = |k: &str| v.get(k).and_then(Json::as_str);
     let mapping = match v.get("mapping") {
@@ -193,11 +199,16 @@ pub fn options_from_json(module: &str, v: &Map<String, Json>) -> Result<JobOptio
         default_owner: v.get("default_owner").and_then(Json::as_i64),
         date_order,
         batch: 500,
+        create_missing_parents: false,
     };
     let flag = |k: &str| match v.get(k) {
         None | Some(Json::Null) => Ok(false),
         Some(Json::Bool(b)) => Ok(*b),
         Some(_) => Err(format!("{k}: true or false")),
+    };
+    let opts = ImportOptions {
+        create_missing_parents: flag("create_missing_parents")?,
+        ..opts
     };
     let extras = Extras {
         create_fields: flag("create_fields")?,

@@ -56,6 +56,10 @@ pub struct ImportOptions {
     /// Rows per transaction, at most 1000; 0 (the `Default`) means 1000, which imports
     /// faster than 500 (`sable bench --import`, docs/performance.md).
     pub batch: usize,
+    /// A reference that names no record creates the record from the cell, when the target
+    /// module needs nothing but its label (an organization by its name); noted on the row.
+    /// Not for references to the module imported into (those may come later in the file).
+    pub create_missing_parents: bool,
 }
 
 /// What happened to a row.
@@ -79,6 +83,9 @@ pub struct RowReport {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cells: Vec<String>,
+    /// Something done for the row besides (e.g. a parent record created for a reference).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The whole import's outcome.
@@ -127,13 +134,26 @@ impl ImportReport {
         reason: Option<String>,
         cells: Vec<String>,
     ) {
+        self.record_noted(line, status, record_id, reason, cells, None);
+    }
+
+    /// [`ImportReport::record`] with a note; a created row with a note is listed too.
+    fn record_noted(
+        &mut self,
+        line: u64,
+        status: RowStatus,
+        record_id: Option<i64>,
+        reason: Option<String>,
+        cells: Vec<String>,
+        note: Option<String>,
+    ) {
         match status {
             RowStatus::Created => self.created += 1,
             RowStatus::Updated => self.updated += 1,
             RowStatus::Skipped => self.skipped += 1,
             RowStatus::Failed => self.failed += 1,
         }
-        if status != RowStatus::Created {
+        if status != RowStatus::Created || note.is_some() {
             let cells = if status == RowStatus::Failed { cells } else { Vec::new() };
             self.rows.push(RowReport {
                 line,
@@ -141,6 +161,7 @@ impl ImportReport {
                 record_id,
                 reason,
                 cells,
+                note,
             });
         }
     }
@@ -167,6 +188,63 @@ struct Pending {
     /// References to this module that named nothing yet: the target may come later in
     /// the same file (a subsidiary listed before its parent). Resolved after all rows.
     deferred: Vec<(String, String)>,
+    /// Parent records created for this row's references.
+    note: Option<String>,
+}
+
+/// The one field of `target` a label fills, when the module needs no other field to create
+/// a record: its only label field, or a person's family name.
+fn label_only_field(target: &ModuleDef) -> Option<&str> {
+    let field = match target.label_fields.as_slice() {
+        [one] => one.as_str(),
+        fields => ["lastname", "last_name"]
+            .into_iter()
+            .find(|f| fields.iter().any(|l| l == f))?,
+    };
+    let needs_more = target.fields.iter().any(|f| {
+        f.mandatory
+            && f.name != field
+            && !f.readonly
+            && !matches!(f.field_type, FieldType::AutoNumber | FieldType::Owner)
+            && f.default.is_none()
+    });
+    (!needs_more).then_some(field)
+}
+
+/// Creates (or, in a dry run, checks it could create) the record a reference names.
+/// Ok(None) in a dry run; Err is the row's reason.
+async fn create_parent(
+    svc: &sable_store::service::RecordService<'_>,
+    registry: &sable_core::Registry,
+    targets: &[String],
+    cell: &str,
+    opts: &ImportOptions,
+) -> Result<(Option<i64>, String), String> {
+    let target = targets
+        .iter()
+        .filter_map(|t| registry.module(t).ok())
+        .find_map(|m| label_only_field(m).map(|f| (m, f)));
+    let Some((target, field)) = target else {
+        return Err(format!(
+            "no {} named `{cell}`, and one cannot be made from the name alone",
+            targets.join("/")
+        ));
+    };
+    let mut input = Map::new();
+    input.insert(field.to_string(), json!(cell));
+    if let Some(owner) = opts.default_owner {
+        input.insert("assigned_user_id".into(), json!(owner));
+    }
+    if opts.dry_run {
+        return Ok((None, format!("would create {} `{cell}`", target.name)));
+    }
+    match svc.create(&target.name, &input).await {
+        Ok(r) => Ok((Some(r.id), format!("created {} `{cell}` (id {})", target.name, r.id))),
+        Err(e) => Err(format!(
+            "no {} named `{cell}`, and creating it failed: {e}",
+            target.name
+        )),
+    }
 }
 
 /// A match key seen earlier in the file.
@@ -324,7 +402,8 @@ async fn import_table(
     let unmapped = mapping.unmapped();
     let mut unmapped_seen = vec![false; table.headers.len()];
     let svc = store.records(actor);
-    let mut references: HashMap<(String, String), Result<i64, String>> = HashMap::new();
+    // Reference cells resolved so far (Ok(None): a parent a dry run would create).
+    let mut references: HashMap<(String, String), Result<Option<i64>, String>> = HashMap::new();
     // Keys seen earlier in this file. Once a batch is committed, the keys of records the
     // actor can find again are dropped (`existing_matches` finds them in the database), so
     // memory stays flat however long the file is.
@@ -380,6 +459,7 @@ async fn import_table(
             let mut input = converted.input;
             let mut failed = BTreeMap::new();
             let mut deferred = Vec::new();
+            let mut notes = Vec::new();
             for (field, cell) in converted.references {
                 let targets = module.field(&field).map(|f| f.targets.clone()).unwrap_or_default();
                 let key = (field.clone(), cell.clone());
@@ -389,16 +469,26 @@ async fn import_table(
                         found.extend(svc.find_by_label_or_number(t, &cell).await?);
                     }
                     let outcome = match found.len() {
+                        0 if opts.create_missing_parents && !targets.contains(&module.name) => {
+                            match create_parent(&svc, &registry, &targets, &cell, opts).await {
+                                Ok((id, note)) => {
+                                    notes.push(format!("{field}: {note}"));
+                                    Ok(id)
+                                }
+                                Err(e) => Err(e),
+                            }
+                        }
                         0 => Err(format!("no {} named `{cell}`", targets.join("/"))),
-                        1 => Ok(found[0]),
+                        1 => Ok(Some(found[0])),
                         _ => Err(format!("several records are named `{cell}`; use the record number")),
                     };
                     references.insert(key.clone(), outcome);
                 }
                 match &references[&key] {
-                    Ok(id) => {
+                    Ok(Some(id)) => {
                         input.insert(field, json!(id));
                     }
+                    Ok(None) => {}
                     Err(_) if targets.contains(&module.name) => {
                         references.remove(&key);
                         deferred.push((field, cell));
@@ -408,8 +498,16 @@ async fn import_table(
                     }
                 }
             }
+            let note = (!notes.is_empty()).then(|| notes.join("; "));
             if !failed.is_empty() {
-                report.record(row.line, RowStatus::Failed, None, Some(errors_text(&failed)), row.cells);
+                report.record_noted(
+                    row.line,
+                    RowStatus::Failed,
+                    None,
+                    Some(errors_text(&failed)),
+                    row.cells,
+                    note,
+                );
                 continue;
             }
             pending.push(Pending {
@@ -417,6 +515,7 @@ async fn import_table(
                 cells: row.cells,
                 input,
                 deferred,
+                note,
             });
         }
         if pending.is_empty() {
@@ -614,7 +713,7 @@ async fn import_batch(
                     input.retain(|k, _| current.values.get(k).is_none_or(Value::is_empty));
                 }
                 if opts.dry_run {
-                    report.record(p.line, RowStatus::Updated, Some(id), None, Vec::new());
+                    report.record_noted(p.line, RowStatus::Updated, Some(id), None, Vec::new(), p.note.clone());
                     continue;
                 }
                 let before: Map<String, Json> = input
@@ -632,7 +731,7 @@ async fn import_batch(
                             action: "updated".into(),
                             before: Some(Json::Object(before)),
                         });
-                        report.record(p.line, RowStatus::Updated, Some(id), None, Vec::new());
+                        report.record_noted(p.line, RowStatus::Updated, Some(id), None, Vec::new(), p.note.clone());
                     }
                     Err(StoreError::Invalid(e)) => {
                         report.record(p.line, RowStatus::Failed, Some(id), Some(e.to_string()), p.cells)
@@ -676,15 +775,16 @@ async fn import_batch(
                     let findable = keys_findable && visible_to(actor, module, &p.input);
                     seen.insert(k, Seen { id: Some(id), findable });
                 }
-                report.record(
+                report.record_noted(
                     p.line,
                     RowStatus::Created,
                     (!opts.dry_run).then_some(id),
                     None,
                     Vec::new(),
+                    p.note,
                 );
             }
-            Err(e) => report.record(p.line, RowStatus::Failed, None, Some(e.to_string()), p.cells),
+            Err(e) => report.record_noted(p.line, RowStatus::Failed, None, Some(e.to_string()), p.cells, p.note),
         }
     }
     Ok(later)

@@ -291,6 +291,9 @@ pub struct ImportArgs {
     /// Write nothing unless every row is valid (checks the whole file first)
     #[arg(long)]
     pub all_or_nothing: bool,
+    /// Create the record a reference names when there is none (by its name alone)
+    #[arg(long)]
+    pub create_missing_parents: bool,
 }
 
 /// `sable export …`

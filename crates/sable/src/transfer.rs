@@ -57,6 +57,7 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
         date_order: DateOrder::parse(&args.date_order)
             .with_context(|| format!("--date-order must be ymd, dmy or mdy, not {}", args.date_order))?,
         batch: 500,
+        create_missing_parents: args.create_missing_parents,
     };
     let table = open().map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     eprintln!(

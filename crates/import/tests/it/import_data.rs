@@ -877,3 +877,141 @@ async fn exported_records_import_back_unchanged() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn missing_parents_are_created_on_request_when_a_name_is_enough() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        let csv = "lastname,account_id\n张,新公司\n李,新公司\n王,\n";
+        let table = || {
+            open_csv(
+                std::io::Cursor::new(csv.as_bytes().to_vec()),
+                EncodingChoice::Auto,
+                Limits::default(),
+            )
+            .unwrap()
+        };
+        let plain = ImportOptions {
+            module: "Contacts".into(),
+            batch: 100,
+            ..ImportOptions::default()
+        };
+        let opts = ImportOptions {
+            create_missing_parents: true,
+            ..plain.clone()
+        };
+        let accounts = |store: &Store| {
+            let store = store.clone();
+            let actor = actor.clone();
+            async move {
+                store
+                    .records(&actor)
+                    .find_by_label_or_number("Accounts", "新公司")
+                    .await
+                    .unwrap()
+            }
+        };
+        // Without the option the rows are reported, not guessed.
+        let r = run_import(
+            &store,
+            &actor,
+            table(),
+            &ImportOptions {
+                dry_run: true,
+                ..plain.clone()
+            },
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            r.summary(),
+            "created 1, updated 0, skipped 0, failed 2",
+            "{}",
+            db.backend
+        );
+        // A dry run says what it would create, and creates nothing.
+        let dry = run_import(
+            &store,
+            &actor,
+            table(),
+            &ImportOptions {
+                dry_run: true,
+                ..opts.clone()
+            },
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            dry.summary(),
+            "created 3, updated 0, skipped 0, failed 0",
+            "{:?}",
+            dry.rows
+        );
+        assert!(accounts(&store).await.is_empty());
+        let r = run_import(&store, &actor, table(), &opts, |_| {}).await.unwrap();
+        assert_eq!(r.summary(), dry.summary());
+        let made = accounts(&store).await;
+        assert_eq!(made.len(), 1, "one organization for both rows");
+        let notes: Vec<(u64, Option<String>)> = r.rows.iter().map(|x| (x.line, x.note.clone())).collect();
+        assert_eq!(notes.len(), 1, "the row that made it says so: {notes:?}");
+        assert_eq!(notes[0].0, 2);
+        assert!(
+            notes[0]
+                .1
+                .as_deref()
+                .unwrap_or("")
+                .contains("created Accounts `新公司`"),
+            "{notes:?}"
+        );
+        let dry_note = dry.rows.iter().find_map(|x| x.note.clone()).unwrap_or_default();
+        assert!(dry_note.contains("would create Accounts"), "{dry_note}");
+        let svc = store.records(&actor);
+        let li = svc.find_by_label_or_number("Contacts", "李").await.unwrap()[0];
+        assert_eq!(
+            svc.get("Contacts", li).await.unwrap().values.get("account_id"),
+            Some(&Value::Id(made[0]))
+        );
+        // When the organization needs more than its name, it is not made up.
+        let mandatory = sable_core::registry::NewField {
+            name: "cf_licence".into(),
+            field_type: "text".into(),
+            label: sable_core::Labels::new("Licence", "执照"),
+            block: None,
+            mandatory: true,
+            unique: false,
+            default: None,
+            values: Vec::new(),
+            targets: Vec::new(),
+            max_length: None,
+            scale: None,
+            searchable: false,
+            help: None,
+            prefix: None,
+        };
+        sable_store::meta_store::add_custom_field(&store, &actor, "Accounts", &mandatory)
+            .await
+            .unwrap();
+        let other = open_csv(
+            std::io::Cursor::new("lastname,account_id\n赵,另一家\n".as_bytes().to_vec()),
+            EncodingChoice::Auto,
+            Limits::default(),
+        )
+        .unwrap();
+        let r = run_import(&store, &actor, other, &opts, |_| {}).await.unwrap();
+        assert_eq!(r.failed, 1);
+        assert!(
+            r.rows[0]
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("cannot be made from the name alone"),
+            "{:?}",
+            r.rows
+        );
+        store.close().await;
+        db.cleanup().await;
+    }
+}

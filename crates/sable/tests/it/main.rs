@@ -372,6 +372,23 @@ fn import_prints_a_summary_and_fails_on_bad_rows_and_export_round_trips() {
         "zhao was not written twice: {out}"
     );
 
+    let contacts = cli.path("contacts.csv");
+    write(&contacts, "lastname,account_id\n张,新公司\n".as_bytes());
+    let out = cli.ok(
+        &[
+            "import",
+            "--module",
+            "Contacts",
+            contacts.to_str().unwrap(),
+            "--create-missing-parents",
+        ],
+        "",
+    );
+    assert_eq!(
+        out.lines().last(),
+        Some("created 1, updated 0, skipped 0, failed 0"),
+        "{out}"
+    );
     let exported = cli.path("out.csv");
     cli.ok(&["export", "--module", "Leads", "-o", exported.to_str().unwrap()], "");
     let bytes = std::fs::read(&exported).unwrap();

@@ -476,6 +476,9 @@ pub async fn run(State(state): State<AppState>, user: UiUser, body: Bytes) -> Re
     if !fields_created.is_empty() {
         options.insert("fields_created".into(), json!(fields_created));
     }
+    if form_value(&form, "create_missing_parents").is_some() {
+        options.insert("create_missing_parents".into(), json!(true));
+    }
     if form_value(&form, "add_picklist_values").is_some() {
         options.insert("add_picklist_values".into(), json!(true));
     }

@@ -111,7 +111,8 @@ struct ListPage {
     editable_fields: Vec<super::form::InputView>,
     views: Vec<ViewLink>,
     all_href: String,
-    export_href: String,
+    /// The list's parameters, as hidden fields of the export form.
+    export_params: Vec<(String, String)>,
     view: Option<i64>,
     filter_rows: Vec<ConditionRow>,
     match_any: bool,
@@ -192,23 +193,50 @@ fn quick_filter(columns: &[&sable_core::FieldDef], q: &str) -> serde_json::Value
     json!({"any": any})
 }
 
-/// `GET /m/{module}/export?format=csv|xlsx&…`: the list as it is filtered, with its columns.
+/// `GET /m/{module}/export?format=csv|xlsx&encoding=utf-8-bom|utf-8|gb18030&…`: the list as
+/// it is filtered, with its columns (or only the records named by `ids`).
 pub async fn export(
     State(state): State<AppState>,
     user: UiUser,
     Path(module): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    use axum::response::IntoResponse;
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .into_owned()
         .collect();
+    export_file(&state, &user, &module, &pairs).await
+}
+
+/// `POST /m/{module}/export` from the list's bulk bar: the selected rows (`ids`), in the
+/// chosen `format` and `encoding`.
+pub async fn export_selected(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(module): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let form = super::parse_form(&body);
+    if !user.csrf_ok(super::form_value(&form, "_csrf")) {
+        return super::csrf_refused(user.lang);
+    }
+    if !form.iter().any(|(k, v)| k == "ids" && !v.is_empty()) {
+        return super::see_other(&format!("/m/{module}?flash=bulk_none"));
+    }
+    export_file(&state, &user, &module, &form).await
+}
+
+/// Most records an export of selected rows names.
+const MAX_EXPORT_IDS: usize = sable_core::filter::MAX_IN_VALUES;
+
+async fn export_file(state: &AppState, user: &UiUser, module: &str, pairs: &[(String, String)]) -> Response {
+    use axum::response::IntoResponse;
+    let pairs = pairs.to_vec();
     let p = ListParams::from_pairs(&pairs);
     let registry = match state.store.registry().await {
         Ok(r) => r,
         Err(e) => return store_error_page(user.lang, e.into()),
     };
-    let m = match registry.module(&module) {
+    let m = match registry.module(module) {
         Ok(m) if m.entity => m.clone(),
         _ => return super::error_page(user.lang, axum::http::StatusCode::NOT_FOUND, "error_not_found"),
     };
@@ -219,7 +247,24 @@ pub async fn export(
     let (rows, any, column_names) = conditions_and_columns(&m, &p, view, &pairs);
     let columns: Vec<&sable_core::FieldDef> = column_names.iter().filter_map(|c| m.field(c)).collect();
     let q: String = p.q.clone().unwrap_or_default().trim().chars().take(100).collect();
-    let filter = match Filter::from_json(&json!({"all": [filters::tree(&rows, any), quick_filter(&columns, &q)]})) {
+    let ids: Vec<i64> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .flat_map(|(_, v)| v.split(','))
+        .filter_map(|v| crate::extract::parse_id(v.trim()).ok())
+        .take(MAX_EXPORT_IDS)
+        .collect();
+    let tree = if ids.is_empty() {
+        json!({"all": [filters::tree(&rows, any), quick_filter(&columns, &q)]})
+    } else {
+        json!({"field": "id", "op": "in", "value": ids})
+    };
+    let encoding = pairs
+        .iter()
+        .find(|(k, _)| k == "encoding")
+        .and_then(|(_, v)| sable_import::export::ExportEncoding::parse(v))
+        .unwrap_or_default();
+    let filter = match Filter::from_json(&tree) {
         Ok(f) => f,
         Err(e) => return store_error_page(user.lang, e.into()),
     };
@@ -232,15 +277,7 @@ pub async fn export(
     let result = if xlsx {
         sable_import::export::export_xlsx(&state.store, &user.actor, &m.name, selection, &mut bytes).await
     } else {
-        sable_import::export::export_csv(
-            &state.store,
-            &user.actor,
-            &m.name,
-            selection,
-            sable_import::export::ExportEncoding::Utf8Bom,
-            &mut bytes,
-        )
-        .await
+        sable_import::export::export_csv(&state.store, &user.actor, &m.name, selection, encoding, &mut bytes).await
     };
     if let Err(e) = result {
         return crate::error::AppError::Internal(anyhow::anyhow!("{e}")).into_response();
@@ -251,7 +288,14 @@ pub async fn export(
             "xlsx",
         )
     } else {
-        ("text/csv; charset=utf-8", "csv")
+        (
+            if encoding == sable_import::export::ExportEncoding::Gb18030 {
+                "text/csv; charset=gb18030"
+            } else {
+                "text/csv; charset=utf-8"
+            },
+            "csv",
+        )
     };
     (
         [
@@ -492,17 +536,7 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
             })
             .collect(),
         all_href: link(&m.name, &[]),
-        export_href: {
-            let mut params = sorted_keep.clone();
-            params.push(pair("export", "1"));
-            format!(
-                "/m/{}/export?{}",
-                m.name,
-                form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(params.iter().filter(|(_, v)| !v.is_empty()))
-                    .finish()
-            )
-        },
+        export_params: sorted_keep.iter().filter(|(_, v)| !v.is_empty()).cloned().collect(),
         view: view.map(|v| v.id),
         filter_open: !rows_in.is_empty() || filter_error.is_some(),
         filter_rows,

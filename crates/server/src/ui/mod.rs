@@ -45,7 +45,7 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/r/{id}", get(detail::by_id))
         .route("/m/{module}", get(list::show).post(form::create))
         .route("/m/{module}/new", get(form::new_form))
-        .route("/m/{module}/export", get(list::export))
+        .route("/m/{module}/export", get(list::export).post(list::export_selected))
         .route("/m/{module}/bulk", post(bulk::apply))
         .route("/m/{module}/duplicates", post(form::duplicates))
         .route("/m/{module}/views", post(views::save))

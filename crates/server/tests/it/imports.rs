@@ -191,6 +191,26 @@ async fn options_create_fields_add_picklist_values_and_all_or_nothing() {
             (Some(1), Some(false)),
             "{job}"
         );
+        // A contact's organization that does not exist yet, made on request.
+        let (_, started) = upload(
+            &app,
+            json!({"module": "Contacts", "create_missing_parents": true}),
+            "lastname,account_id\n张,新公司\n".as_bytes(),
+        )
+        .await;
+        let job = wait_done(&app, started["id"].as_i64().unwrap()).await;
+        assert_eq!(
+            (job["created"].as_i64(), job["failed"].as_i64()),
+            (Some(1), Some(0)),
+            "{job}"
+        );
+        assert!(
+            job["report"]["rows"][0]["note"]
+                .as_str()
+                .unwrap_or("")
+                .contains("created Accounts"),
+            "{job}"
+        );
         let (s, e) = upload(&app, json!({"module": "Leads", "create_fields": "yes"}), b"a\n1\n").await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
         app.store.close().await;

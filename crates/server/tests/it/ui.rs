@@ -1727,3 +1727,125 @@ async fn import_wizard_keeps_the_encoding_creates_chosen_fields_and_reports_warn
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn selected_rows_export_in_the_chosen_encoding_and_format() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let mut ids = Vec::new();
+        for (name, company) in [("甲", "选中一"), ("乙", "没选"), ("丙", "选中二")] {
+            let (_, lead) = app
+                .admin(
+                    "POST",
+                    "/api/v1/records/Leads",
+                    Some(json!({"fields": {"lastname": name, "company": company}})),
+                )
+                .await;
+            ids.push(lead["id"].as_i64().unwrap().to_string());
+        }
+        let list = b.get(&app, "/m/Leads").await;
+        assert!(
+            list.body.contains(r#"formaction="/m/Leads/export""#) && list.body.contains(r#"name="encoding""#),
+            "{}: the bulk bar and the header offer export with an encoding",
+            db.backend
+        );
+        let csrf = hidden(&list.body, "_csrf");
+        // The raw bytes of a POST, to see the encoding.
+        let cookies: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let post_raw = |pairs: Vec<(&'static str, String)>| {
+            let body = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+                .finish();
+            let req = Request::builder()
+                .method("POST")
+                .uri("/m/Leads/export")
+                .header(header::COOKIE, cookies.join("; "))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap();
+            let router = app.router.clone();
+            async move {
+                let resp = router.oneshot(req).await.unwrap();
+                let status = resp.status();
+                (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+            }
+        };
+        let (s, bytes) = post_raw(vec![
+            ("_csrf", csrf.clone()),
+            ("ids", ids[0].clone()),
+            ("ids", ids[2].clone()),
+            ("format", "csv".into()),
+            ("encoding", "gb18030".into()),
+        ])
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(std::str::from_utf8(&bytes).is_err(), "GB18030, not UTF-8");
+        let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
+        assert!(!bad);
+        assert!(
+            text.contains("选中一") && text.contains("选中二") && !text.contains("没选"),
+            "only the selected rows: {text}"
+        );
+        let (_, bytes) = post_raw(vec![
+            ("_csrf", csrf.clone()),
+            ("ids", ids[1].clone()),
+            ("encoding", "utf-8".into()),
+        ])
+        .await;
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!text.starts_with('\u{feff}') && text.contains("没选") && !text.contains("选中一"));
+        let (_, bytes) = post_raw(vec![
+            ("_csrf", csrf.clone()),
+            ("ids", ids[1].clone()),
+            ("format", "xlsx".into()),
+        ])
+        .await;
+        assert!(bytes.starts_with(b"PK"), "an XLSX (zip) file");
+        // The default stays UTF-8 with BOM; the header form's GET takes an encoding too.
+        let (_, bytes) = post_raw(vec![("_csrf", csrf.clone()), ("ids", ids[1].clone())]).await;
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+        let plain = b.get(&app, "/m/Leads/export?encoding=utf-8&format=csv").await;
+        assert!(!plain.body.starts_with('\u{feff}') && plain.body.contains("选中二"));
+        let (s, _) = post_raw(vec![("_csrf", "wrong".into()), ("ids", ids[1].clone())]).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "a CSRF token is needed");
+        let none = b.post(&app, "/m/Leads/export", &[("_csrf", &csrf)]).await;
+        assert_eq!(none.status, StatusCode::SEE_OTHER, "nothing selected");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_running_import_shows_a_bar_that_fills() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let admin = sable_store::users::find_user(&app.store, "admin")
+            .await
+            .unwrap()
+            .unwrap();
+        let id = sable_store::imports::create_job(&app.store, &admin.actor(), "Leads", "big.csv", &json!({}))
+            .await
+            .unwrap();
+        let page = b.get(&app, &format!("/import/jobs/{id}/progress")).await;
+        assert!(
+            page.body.contains("<progress") && !page.body.contains("max="),
+            "{}: an indeterminate bar until the rows are counted: {}",
+            db.backend,
+            page.body
+        );
+        sable_store::imports::set_total(&app.store, id, 400).await.unwrap();
+        sable_store::imports::set_progress(&app.store, id, 100).await.unwrap();
+        let page = b.get(&app, &format!("/import/jobs/{id}/progress")).await;
+        assert!(
+            page.body.contains(r#"value="100" max="400""#) && page.body.contains("100 &#x2f; 400"),
+            "{}",
+            page.body
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
