@@ -345,6 +345,63 @@ async fn controls_are_named_in_the_page_language() {
     }
 }
 
+/// An `href` from a page, unescaped.
+fn href_of(body: &str, marker: &str) -> String {
+    let at = body.find(marker).unwrap_or_else(|| panic!("no {marker} in page"));
+    let start = body[..at].rfind("href=\"").unwrap() + 6;
+    body[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn related_lists_count_and_link_to_all_and_lists_page_back() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, org) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": "大客户"}})),
+            )
+            .await;
+        let org = org["id"].as_i64().unwrap();
+        for i in 0..52 {
+            let mut fields = json!({"lastname": format!("联系人{i:02}")});
+            if i < 22 {
+                fields["account_id"] = json!(org);
+            }
+            app.admin("POST", "/api/v1/records/Contacts", Some(json!({ "fields": fields })))
+                .await;
+        }
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let related = b.get(&app, &format!("/m/Accounts/{org}?tab=related")).await;
+        assert!(related.body.contains("共 22 条"), "{}: the total", db.backend);
+        let all = href_of(&related.body, ">查看全部 22 条<");
+        let list = b.get(&app, &all).await;
+        assert_eq!(list.status, StatusCode::OK, "{all}");
+        assert!(
+            list.body.contains("联系人00") && list.body.contains("联系人21"),
+            "{all}"
+        );
+        assert!(!list.body.contains("联系人22"), "only this organization's contacts");
+        // pages: next, then previous back to the first
+        let first = b.get(&app, "/m/Contacts?sort=lastname&dir=asc").await;
+        assert!(!first.body.contains("rel=\"prev\""));
+        let second = b.get(&app, &href_of(&first.body, "rel=\"next\"")).await;
+        assert!(second.body.contains("联系人51") && !second.body.contains("联系人00"));
+        let back = b.get(&app, &href_of(&second.body, "rel=\"prev\"")).await;
+        assert!(back.body.contains("联系人00") && !back.body.contains("联系人51"));
+        assert!(!back.body.contains("rel=\"prev\""), "the first page has no previous");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn hostile_text_is_escaped_everywhere() {
     for db in all_backends().await {
