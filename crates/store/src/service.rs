@@ -23,6 +23,29 @@ use crate::sql::Arg;
 use crate::store::Store;
 use crate::{now_ms, search};
 
+/// After this many records that could not be moved, [`RecordService::reassign_all`] stops.
+pub const MAX_REASSIGN_FAILURES: usize = 100;
+
+/// What [`RecordService::reassign_all`] did.
+#[derive(Debug, Default)]
+pub struct Reassignment {
+    /// Records now owned by the new owner.
+    pub moved: u64,
+    /// Records that still belong to the old owner, and why.
+    pub failed: Vec<ReassignFailure>,
+    /// True when the walk stopped at [`MAX_REASSIGN_FAILURES`]: there may be more.
+    pub stopped: bool,
+}
+
+/// A record [`RecordService::reassign_all`] could not move.
+#[derive(Debug)]
+pub struct ReassignFailure {
+    pub module: String,
+    pub id: i64,
+    pub label: String,
+    pub error: StoreError,
+}
+
 /// Reads and writes records on behalf of one actor.
 pub struct RecordService<'a> {
     store: &'a Store,
@@ -183,8 +206,10 @@ impl<'a> RecordService<'a> {
 
     /// Gives every live record owned by `from` to `to`, module by module, each through
     /// [`RecordService::update`] (validation, history, search, events as for any edit).
-    /// Returns how many records moved. Administrators only.
-    pub async fn reassign_all(&self, from: i64, to: i64) -> StoreResult<u64> {
+    /// A record that cannot be moved does not stop the others: it is reported in
+    /// [`Reassignment::failed`] (after [`MAX_REASSIGN_FAILURES`] the walk stops, so a
+    /// database that stopped answering is not tried record by record). Administrators only.
+    pub async fn reassign_all(&self, from: i64, to: i64) -> StoreResult<Reassignment> {
         if !self.actor.is_admin {
             return Err(StoreError::Forbidden(
                 "only an administrator may transfer all of a user's records".into(),
@@ -192,11 +217,13 @@ impl<'a> RecordService<'a> {
         }
         let registry = self.store.registry().await?;
         let input: Map<String, Json> = [("assigned_user_id".to_string(), json!(to))].into_iter().collect();
-        let mut moved = 0;
+        let mut outcome = Reassignment::default();
         for m in registry.entity_modules() {
             let filter =
                 sable_core::Filter::from_json(&json!({"field": "assigned_user_id", "op": "eq", "value": from}))?;
-            let query = Query {
+            // Walk by id with the cursor: moved records leave the filter, failed ones stay
+            // behind the cursor and are not tried again.
+            let mut query = Query {
                 filter,
                 limit: 200,
                 with_count: false,
@@ -204,16 +231,30 @@ impl<'a> RecordService<'a> {
             };
             loop {
                 let page = self.query(&m.name, &query).await?;
-                if page.items.is_empty() {
-                    break;
-                }
                 for r in &page.items {
-                    self.update(&m.name, r.id, None, &input).await?;
-                    moved += 1;
+                    match self.update(&m.name, r.id, None, &input).await {
+                        Ok(_) => outcome.moved += 1,
+                        Err(error) => {
+                            outcome.failed.push(ReassignFailure {
+                                module: m.name.clone(),
+                                id: r.id,
+                                label: r.label.clone(),
+                                error,
+                            });
+                            if outcome.failed.len() >= MAX_REASSIGN_FAILURES {
+                                outcome.stopped = true;
+                                return Ok(outcome);
+                            }
+                        }
+                    }
+                }
+                match page.next_cursor {
+                    Some(next) if !page.items.is_empty() => query.cursor = Some(next),
+                    _ => break,
                 }
             }
         }
-        Ok(moved)
+        Ok(outcome)
     }
 
     /// Visible live records whose display label or record number is exactly `text`

@@ -79,9 +79,10 @@ impl User {
         Lang::parse(&self.language)
     }
 
-    /// The actor this user acts as (in the default language when they chose none).
+    /// The actor this user acts as where no browser says which language to speak (API,
+    /// command line, jobs): a user who chose none speaks Chinese, Sable's default.
     pub fn actor(&self) -> Actor {
-        self.actor_with_fallback(Lang::default())
+        self.actor_with_fallback(Lang::Zh)
     }
 
     /// The actor this user acts as, speaking `fallback` (the browser's language) when the

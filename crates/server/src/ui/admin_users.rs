@@ -59,6 +59,15 @@ struct NewUserForm {
     time_zone: String,
 }
 
+/// A record a deactivation could not hand over, shown with the reason.
+#[derive(Serialize)]
+struct TransferFailure {
+    label: String,
+    module: String,
+    href: String,
+    reason: String,
+}
+
 #[derive(Serialize)]
 struct UsersPage {
     layout: Layout,
@@ -67,6 +76,23 @@ struct UsersPage {
     zones: &'static [&'static str],
     form: NewUserForm,
     error: Option<String>,
+    transfer_failures: Vec<TransferFailure>,
+}
+
+/// Why a page shows an error: the message, and any records a transfer could not move.
+#[derive(Default)]
+struct Trouble {
+    message: Option<String>,
+    transfer_failures: Vec<TransferFailure>,
+}
+
+impl From<Option<String>> for Trouble {
+    fn from(message: Option<String>) -> Trouble {
+        Trouble {
+            message,
+            transfer_failures: Vec::new(),
+        }
+    }
 }
 
 async fn page(
@@ -75,8 +101,12 @@ async fn page(
     flash: Option<&str>,
     done: u64,
     form: NewUserForm,
-    error: Option<String>,
+    trouble: impl Into<Trouble>,
 ) -> Response {
+    let Trouble {
+        message: error,
+        transfer_failures,
+    } = trouble.into();
     let registry = match state.store.registry().await {
         Ok(r) => r,
         Err(e) => return store_error_page(user.lang, e.into()),
@@ -111,6 +141,7 @@ async fn page(
         zones: &ZONES,
         form,
         error,
+        transfer_failures,
     };
     let mut response = render("pages/admin_users.html", &page);
     if response.status() == StatusCode::OK {
@@ -223,29 +254,11 @@ pub async fn act(
         .map(|()| "/admin/users?flash=user_saved".to_string()),
         "deactivate" => {
             let transfer_to = form_value(&form, "transfer_to").and_then(|v| parse_id(v).ok());
-            let mut moved = 0;
-            let mut outcome = Ok(());
-            if let Some(to) = transfer_to {
-                match users::get_user(&state.store, to).await {
-                    Ok(Some(u)) if u.is_active() && u.id != id => {
-                        match state.store.records(&user.actor).reassign_all(id, to).await {
-                            Ok(n) => moved = n,
-                            Err(e) => outcome = Err(e),
-                        }
-                    }
-                    _ => {
-                        outcome = Err(sable_store::StoreError::refused(
-                            "refused_transfer_target",
-                            "the user to transfer to must be another active user",
-                        ))
-                    }
-                }
-            }
-            match outcome {
-                Ok(()) => users::deactivate(&state.store, &user.actor, &target.user_name)
+            match transfer_to {
+                Some(to) => return deactivate_with_transfer(&state, &user, &target, to).await,
+                None => users::deactivate(&state.store, &user.actor, &target.user_name)
                     .await
-                    .map(|_| format!("/admin/users?flash=user_deactivated&done={moved}")),
-                Err(e) => Err(e),
+                    .map(|_| "/admin/users?flash=user_deactivated&done=0".to_string()),
             }
         }
         _ => return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found"),
@@ -268,4 +281,72 @@ pub async fn act(
             .await
         }
     }
+}
+
+/// Hands all of `target`'s records to user `to`, then deactivates `target` — only when every
+/// record moved. Otherwise the user stays active and the page lists what did not move and
+/// why, so nothing is left half done without notice.
+async fn deactivate_with_transfer(state: &AppState, user: &UiUser, target: &users::User, to: i64) -> Response {
+    let blank = || NewUserForm {
+        time_zone: "Asia/Shanghai".into(),
+        ..NewUserForm::default()
+    };
+    let heir_ok = matches!(users::get_user(&state.store, to).await, Ok(Some(u)) if u.is_active() && u.id != target.id);
+    if !heir_ok {
+        let e = sable_store::StoreError::refused(
+            "refused_transfer_target",
+            "the user to transfer to must be another active user",
+        );
+        return page(state, user, None, 0, blank(), Some(failure(user, &e))).await;
+    }
+    let outcome = match state.store.records(&user.actor).reassign_all(target.id, to).await {
+        Ok(o) => o,
+        Err(e) => return page(state, user, None, 0, blank(), Some(failure(user, &e))).await,
+    };
+    if outcome.failed.is_empty() {
+        return match users::deactivate(&state.store, &user.actor, &target.user_name).await {
+            Ok(_) => see_other(&format!("/admin/users?flash=user_deactivated&done={}", outcome.moved)),
+            Err(e) => page(state, user, None, 0, blank(), Some(failure(user, &e))).await,
+        };
+    }
+    let registry = state.store.registry().await.ok();
+    let c = Catalogs::embedded();
+    let key = if outcome.stopped {
+        "admin_transfer_stopped"
+    } else {
+        "admin_transfer_partial"
+    };
+    let message = fill(
+        c.get(user.lang, key),
+        &[
+            ("moved", outcome.moved.to_string()),
+            ("failed", outcome.failed.len().to_string()),
+            ("name", target.display_name()),
+        ],
+    );
+    let transfer_failures = outcome
+        .failed
+        .iter()
+        .map(|f| TransferFailure {
+            label: f.label.clone(),
+            module: registry
+                .as_ref()
+                .and_then(|r| r.module(&f.module).ok())
+                .map_or_else(|| f.module.clone(), |m| m.label(user.lang).to_string()),
+            href: format!("/m/{}/{}", f.module, f.id),
+            reason: super::store_message(user.lang, &f.error),
+        })
+        .collect();
+    page(
+        state,
+        user,
+        None,
+        0,
+        blank(),
+        Trouble {
+            message: Some(message),
+            transfer_failures,
+        },
+    )
+    .await
 }

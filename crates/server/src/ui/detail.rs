@@ -47,6 +47,10 @@ struct RelatedView {
     new_href: String,
     columns: Vec<String>,
     rows: Vec<(String, String, Vec<Shown>)>,
+    /// How many related records there are ("1,234" or "10,000+"), when any.
+    count: Option<String>,
+    /// The related module's list filtered to this record, when not all are shown here.
+    view_all_href: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -197,6 +201,9 @@ fn history_views(
         .collect()
 }
 
+/// Related records shown on a detail page, per related list; the rest are a link away.
+const RELATED_ROWS: u32 = 20;
+
 async fn related_lists(
     state: &AppState,
     user: &UiUser,
@@ -219,8 +226,8 @@ async fn related_lists(
                     field: "modifiedtime".into(),
                     desc: true,
                 }],
-                limit: 20,
-                with_count: false,
+                limit: RELATED_ROWS,
+                with_count: true,
                 ..ListQuery::default()
             };
             let Ok(page) = svc.query(&other.name, &query).await else {
@@ -237,7 +244,20 @@ async fn related_lists(
             } else {
                 other.label(user.lang).to_string()
             };
+            let total = page.count.unwrap_or(page.items.len() as i64);
+            let count = (total > 0).then(|| {
+                let n = user.viewer().number(&total.to_string());
+                if page.count_exact { n } else { format!("{n}+") }
+            });
+            let view_all_href = (total > page.items.len() as i64).then(|| {
+                let query: String = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs([("f", f.name.as_str()), ("o", "eq"), ("v", &record.id.to_string())])
+                    .finish();
+                format!("/m/{}?{query}", other.name)
+            });
             out.push(RelatedView {
+                count,
+                view_all_href,
                 title,
                 new_href: format!("/m/{}/new?{}={}", other.name, f.name, record.id),
                 columns: cols.iter().map(|c| c.label(user.lang).to_string()).collect(),

@@ -23,6 +23,9 @@ pub struct ListParams {
     dir: Option<String>,
     q: Option<String>,
     cursor: Option<String>,
+    /// The cursors of the pages before this one, oldest first, joined by `.` (`~` for the
+    /// first page): cursors only go forward, so "previous" needs them.
+    trail: Option<String>,
     deleted: Option<String>,
     flash: Option<String>,
     done: Option<u64>,
@@ -47,6 +50,7 @@ impl ListParams {
             dir: get("dir"),
             q: get("q"),
             cursor: get("cursor"),
+            trail: get("trail"),
             deleted: get("deleted"),
             flash: get("flash"),
             done: get("done").and_then(|v| v.parse().ok()),
@@ -57,6 +61,11 @@ impl ListParams {
         }
     }
 }
+
+/// Stands for the first page (no cursor) in a list's page trail.
+const FIRST_PAGE: &str = "~";
+/// How many earlier pages "previous" can walk back through.
+const MAX_TRAIL: usize = 30;
 
 #[derive(Serialize)]
 struct UserChoice {
@@ -101,6 +110,7 @@ struct ListPage {
     rows: Vec<Row>,
     count_text: String,
     next_href: Option<String>,
+    previous_href: Option<String>,
     first_href: Option<String>,
     q: String,
     sort: String,
@@ -460,9 +470,30 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
     let count_text = fill(c.get(user.lang, count_key), &[("count", count)]);
     let mut sorted_keep = keep.clone();
     sorted_keep.extend([pair("sort", &sort), pair("dir", dir_text)]);
+    let mut trail: Vec<&str> = p
+        .trail
+        .as_deref()
+        .unwrap_or("")
+        .split('.')
+        .filter(|c| !c.is_empty())
+        .collect();
     let next_href = page.next_cursor.as_ref().map(|cur| {
         let mut params = sorted_keep.clone();
         params.push(pair("cursor", cur));
+        let mut next_trail = trail.clone();
+        next_trail.push(p.cursor.as_deref().unwrap_or(FIRST_PAGE));
+        let skip = next_trail.len().saturating_sub(MAX_TRAIL);
+        params.push(pair("trail", &next_trail[skip..].join(".")));
+        link(&m.name, &params)
+    });
+    let previous_href = trail.pop().filter(|_| p.cursor.is_some()).map(|previous| {
+        let mut params = sorted_keep.clone();
+        if previous != FIRST_PAGE {
+            params.push(pair("cursor", previous));
+        }
+        if !trail.is_empty() {
+            params.push(pair("trail", &trail.join(".")));
+        }
         link(&m.name, &params)
     });
     let first_href = p.cursor.as_ref().map(|_| link(&m.name, &sorted_keep));
@@ -495,6 +526,7 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
         rows,
         count_text,
         next_href,
+        previous_href,
         first_href,
         q,
         sort,

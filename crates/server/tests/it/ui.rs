@@ -345,6 +345,167 @@ async fn controls_are_named_in_the_page_language() {
     }
 }
 
+/// An `href` from a page, unescaped.
+fn href_of(body: &str, marker: &str) -> String {
+    let at = body.find(marker).unwrap_or_else(|| panic!("no {marker} in page"));
+    let start = body[..at].rfind("href=\"").unwrap() + 6;
+    body[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn related_lists_count_and_link_to_all_and_lists_page_back() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, org) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": "大客户"}})),
+            )
+            .await;
+        let org = org["id"].as_i64().unwrap();
+        for i in 0..52 {
+            let mut fields = json!({"lastname": format!("联系人{i:02}")});
+            if i < 22 {
+                fields["account_id"] = json!(org);
+            }
+            app.admin("POST", "/api/v1/records/Contacts", Some(json!({ "fields": fields })))
+                .await;
+        }
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let related = b.get(&app, &format!("/m/Accounts/{org}?tab=related")).await;
+        assert!(related.body.contains("共 22 条"), "{}: the total", db.backend);
+        let all = href_of(&related.body, ">查看全部 22 条<");
+        let list = b.get(&app, &all).await;
+        assert_eq!(list.status, StatusCode::OK, "{all}");
+        assert!(
+            list.body.contains("联系人00") && list.body.contains("联系人21"),
+            "{all}"
+        );
+        assert!(!list.body.contains("联系人22"), "only this organization's contacts");
+        // pages: next, then previous back to the first
+        let first = b.get(&app, "/m/Contacts?sort=lastname&dir=asc").await;
+        assert!(!first.body.contains("rel=\"prev\""));
+        let second = b.get(&app, &href_of(&first.body, "rel=\"next\"")).await;
+        assert!(second.body.contains("联系人51") && !second.body.contains("联系人00"));
+        let back = b.get(&app, &href_of(&second.body, "rel=\"prev\"")).await;
+        assert!(back.body.contains("联系人00") && !back.body.contains("联系人51"));
+        assert!(!back.body.contains("rel=\"prev\""), "the first page has no previous");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn deactivation_waits_until_every_record_is_transferred() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        for (user, last) in [("leaving", "离开"), ("taking", "接收")] {
+            app.admin(
+                "POST",
+                "/api/v1/users",
+                Some(json!({"user_name": user, "password": "user-pass-1", "last_name": last})),
+            )
+            .await;
+        }
+        let leaving = sable_store::users::find_user(&app.store, "leaving")
+            .await
+            .unwrap()
+            .unwrap();
+        let taking = sable_store::users::find_user(&app.store, "taking")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut ids = Vec::new();
+        for name in ["可转移", "被锁定"] {
+            let (_, r) = app
+                .admin(
+                    "POST",
+                    "/api/v1/records/Accounts",
+                    Some(json!({"fields": {"accountname": name, "assigned_user_id": leaving.id}})),
+                )
+                .await;
+            ids.push(r["id"].as_i64().unwrap());
+        }
+        // the database refuses to change the second record
+        let lock = if db.backend == "sqlite" {
+            format!(
+                "CREATE TRIGGER lock_one BEFORE UPDATE ON m_accounts WHEN OLD.id = {} \
+                 BEGIN SELECT RAISE(ABORT, 'locked'); END;",
+                ids[1]
+            )
+        } else {
+            format!(
+                "CREATE FUNCTION lock_one() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'locked'; END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER lock_one BEFORE UPDATE ON m_accounts FOR EACH ROW WHEN (OLD.id = {}) EXECUTE FUNCTION lock_one();",
+                ids[1]
+            )
+        };
+        app.store.db().execute_script(&lock).await.unwrap();
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let page = b.get(&app, "/admin/users").await;
+        let csrf = hidden(&page.body, "_csrf");
+        let to = taking.id.to_string();
+        let p = b
+            .post(
+                &app,
+                &format!("/admin/users/{}/deactivate", leaving.id),
+                &[("_csrf", &csrf), ("transfer_to", &to)],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}: {}", db.backend, p.body);
+        assert!(
+            p.body.contains("未停用离开：已转移 1 条记录，但有 1 条无法转移"),
+            "{}",
+            p.body
+        );
+        let failures = &p.body[p.body.find("transfer-failures").unwrap()..];
+        assert!(
+            failures.contains("被锁定") && !failures.contains("可转移"),
+            "{failures}"
+        );
+        let still = sable_store::users::find_user(&app.store, "leaving")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(still.is_active(), "not deactivated while a record is left behind");
+        // once the record can move, deactivating finishes the job
+        let unlock = if db.backend == "sqlite" {
+            "DROP TRIGGER lock_one;"
+        } else {
+            "DROP TRIGGER lock_one ON m_accounts; DROP FUNCTION lock_one();"
+        };
+        app.store.db().execute_script(unlock).await.unwrap();
+        let p = b
+            .post(
+                &app,
+                &format!("/admin/users/{}/deactivate", leaving.id),
+                &[("_csrf", &csrf), ("transfer_to", &to)],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        assert!(p.location.unwrap().contains("done=1"));
+        let gone = sable_store::users::find_user(&app.store, "leaving")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!gone.is_active());
+        for id in &ids {
+            let (_, r) = app.admin("GET", &format!("/api/v1/records/Accounts/{id}"), None).await;
+            assert_eq!(r["fields"]["assigned_user_id"], taking.id);
+        }
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn hostile_text_is_escaped_everywhere() {
     for db in all_backends().await {
