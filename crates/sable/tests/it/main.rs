@@ -254,10 +254,10 @@ fn users_tokens_modules_and_fields() {
         "",
     );
     let exported = std::fs::read_to_string(&out).unwrap();
-    // (the administrator follows the browser's language; the command line has none: English)
+    // (outside a browser, a user with no language preference reads Chinese)
     assert!(
-        exported.lines().any(|l| l.contains("张") && l.contains("Key account")),
-        "the label: {exported}"
+        exported.lines().any(|l| l.contains("张") && l.contains("重点客户")),
+        "the zh label: {exported}"
     );
     assert!(
         exported.lines().any(|l| l.contains("李") && l.contains(",B")),
