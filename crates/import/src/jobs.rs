@@ -138,6 +138,11 @@ pub async fn undo(store: &Store, actor: &Actor, job_id: i64) -> Result<ImportJob
     let svc = store.records(actor);
     for entry in imports::journal(store, job_id).await?.into_iter().rev() {
         let result = match (entry.action.as_str(), entry.before) {
+            // A parent made for a reference names its own module.
+            ("created", Some(Json::Object(made))) => {
+                let module = made.get("module").and_then(Json::as_str).unwrap_or(&job.module);
+                svc.delete(module, entry.record_id).await
+            }
             ("created", _) => svc.delete(&job.module, entry.record_id).await,
             ("updated", Some(Json::Object(before))) => svc
                 .update(&job.module, entry.record_id, None, &before)

@@ -212,13 +212,15 @@ fn label_only_field(target: &ModuleDef) -> Option<&str> {
 }
 
 /// Creates (or, in a dry run, checks it could create) the record a reference names.
-/// Ok(None) in a dry run; Err is the row's reason.
+/// Ok(None) in a dry run; Err is the row's reason. A record created is journalled with its
+/// module (`before: {"module": …}`), so undoing the import removes it too.
 async fn create_parent(
     svc: &sable_store::service::RecordService<'_>,
     registry: &sable_core::Registry,
     targets: &[String],
     cell: &str,
     opts: &ImportOptions,
+    journal: &mut Vec<JournalEntry>,
 ) -> Result<(Option<i64>, String), String> {
     let target = targets
         .iter()
@@ -239,7 +241,14 @@ async fn create_parent(
         return Ok((None, format!("would create {} `{cell}`", target.name)));
     }
     match svc.create(&target.name, &input).await {
-        Ok(r) => Ok((Some(r.id), format!("created {} `{cell}` (id {})", target.name, r.id))),
+        Ok(r) => {
+            journal.push(JournalEntry {
+                record_id: r.id,
+                action: "created".into(),
+                before: Some(json!({ "module": target.name })),
+            });
+            Ok((Some(r.id), format!("created {} `{cell}` (id {})", target.name, r.id)))
+        }
         Err(e) => Err(format!(
             "no {} named `{cell}`, and creating it failed: {e}",
             target.name
@@ -470,7 +479,7 @@ async fn import_table(
                     }
                     let outcome = match found.len() {
                         0 if opts.create_missing_parents && !targets.contains(&module.name) => {
-                            match create_parent(&svc, &registry, &targets, &cell, opts).await {
+                            match create_parent(&svc, &registry, &targets, &cell, opts, &mut report.journal).await {
                                 Ok((id, note)) => {
                                     notes.push(format!("{field}: {note}"));
                                     Ok(id)

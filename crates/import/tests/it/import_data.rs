@@ -974,6 +974,28 @@ async fn missing_parents_are_created_on_request_when_a_name_is_enough() {
             svc.get("Contacts", li).await.unwrap().values.get("account_id"),
             Some(&Value::Id(made[0]))
         );
+        // Undoing the import removes the organization it made as well as the contacts.
+        let job = sable_store::imports::create_job(&store, &actor, "Contacts", "contacts.csv", &serde_json::json!({}))
+            .await
+            .unwrap();
+        sable_store::imports::finish_job(
+            &store,
+            job,
+            "done",
+            sable_store::imports::Counts::default(),
+            None,
+            None,
+            &r.journal,
+        )
+        .await
+        .unwrap();
+        sable_import::jobs::undo(&store, &actor, job).await.unwrap();
+        assert!(
+            accounts(&store).await.is_empty(),
+            "{}: the parent is undone",
+            db.backend
+        );
+        assert!(svc.find_by_label_or_number("Contacts", "李").await.unwrap().is_empty());
         // When the organization needs more than its name, it is not made up.
         let mandatory = sable_core::registry::NewField {
             name: "cf_licence".into(),
