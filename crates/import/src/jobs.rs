@@ -62,24 +62,7 @@ pub async fn start(
         .map_err(|e| e.to_string());
         drop(tx);
         let _ = writer.await;
-        let result = match &outcome {
-            Ok(report) => {
-                imports::finish_job(
-                    &store,
-                    job_id,
-                    "done",
-                    counts(report),
-                    Some(&report_json(report)),
-                    None,
-                    &report.journal,
-                )
-                .await
-            }
-            Err(message) => {
-                imports::finish_job(&store, job_id, "failed", Counts::default(), None, Some(message), &[]).await
-            }
-        };
-        if let Err(e) = result {
+        if let Err(e) = finish(&store, job_id, &outcome).await {
             tracing::error!(
                 error = format!("{e:#}"),
                 job_id,
@@ -92,6 +75,26 @@ pub async fn start(
         }
     });
     Ok(job_id)
+}
+
+/// Records the end of a job: `done` with its counts, report and undo journal, or `failed`
+/// with the message.
+pub async fn finish(store: &Store, job_id: i64, outcome: &Result<ImportReport, String>) -> anyhow::Result<()> {
+    match outcome {
+        Ok(report) => {
+            imports::finish_job(
+                store,
+                job_id,
+                "done",
+                counts(report),
+                Some(&report_json(report)),
+                None,
+                &report.journal,
+            )
+            .await
+        }
+        Err(message) => imports::finish_job(store, job_id, "failed", Counts::default(), None, Some(message), &[]).await,
+    }
 }
 
 fn counts(r: &ImportReport) -> Counts {

@@ -417,6 +417,118 @@ fn import_prints_a_summary_and_fails_on_bad_rows_and_export_round_trips() {
     assert!(!missing.status.success());
 }
 
+/// The job id an import prints (`import job N`).
+fn job_id(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("import job "))
+        .unwrap_or_else(|| panic!("no job id in {stdout}"))
+        .to_string()
+}
+
+/// Data lines of an export (header and BOM left out).
+fn exported_rows(cli: &Cli, module: &str) -> Vec<String> {
+    let out = cli.path(&format!("{module}-count.csv"));
+    cli.ok(
+        &[
+            "export",
+            "--module",
+            module,
+            "--encoding",
+            "utf-8",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_command_line_import_is_a_job_that_can_be_undone() {
+    let cli = Cli::new();
+    let leads = cli.path("leads.csv");
+    write(
+        &leads,
+        "lastname,company,email\n张,甲,zhang@example.cn\n李,乙,li@example.cn\n".as_bytes(),
+    );
+    let out = cli.ok(&["import", "--module", "Leads", leads.to_str().unwrap()], "");
+    assert_eq!(
+        out.lines().last(),
+        Some("created 2, updated 0, skipped 0, failed 0"),
+        "{out}"
+    );
+    let first = job_id(&out);
+    // An update by e-mail is journalled with the values before.
+    write(&leads, "lastname,company,email\n张,新甲,zhang@example.cn\n".as_bytes());
+    let out = cli.ok(
+        &[
+            "import",
+            "--module",
+            "Leads",
+            leads.to_str().unwrap(),
+            "--match",
+            "email",
+            "--on-duplicate",
+            "update",
+        ],
+        "",
+    );
+    assert_eq!(
+        out.lines().last(),
+        Some("created 0, updated 1, skipped 0, failed 0"),
+        "{out}"
+    );
+    let second = job_id(&out);
+    assert_ne!(first, second);
+    assert!(exported_rows(&cli, "Leads").iter().any(|l| l.contains("新甲")));
+    let undone = cli.ok(&["import", "--undo", &second], "");
+    assert!(undone.contains(&format!("undid import job {second}")), "{undone}");
+    let rows = exported_rows(&cli, "Leads");
+    assert!(
+        rows.iter().any(|l| l.contains(",甲,")) && !rows.iter().any(|l| l.contains("新甲")),
+        "{rows:?}"
+    );
+    // Twice is refused, and so is a job that does not exist.
+    let again = cli.run(&["import", "--undo", &second], "");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("undone"), "{again:?}");
+    assert!(!cli.run(&["import", "--undo", "9999"], "").status.success());
+    cli.ok(&["import", "--undo", &first], "");
+    assert_eq!(exported_rows(&cli, "Leads"), Vec::<String>::new());
+    // Parents made for missing references go too.
+    let contacts = cli.path("contacts.csv");
+    write(&contacts, "lastname,account_id\n张,新公司\n".as_bytes());
+    let out = cli.ok(
+        &[
+            "import",
+            "--module",
+            "Contacts",
+            contacts.to_str().unwrap(),
+            "--create-missing-parents",
+        ],
+        "",
+    );
+    assert_eq!(exported_rows(&cli, "Accounts").len(), 1);
+    cli.ok(&["import", "--undo", &job_id(&out)], "");
+    assert_eq!(exported_rows(&cli, "Accounts"), Vec::<String>::new());
+    assert_eq!(exported_rows(&cli, "Contacts"), Vec::<String>::new());
+    // --undo takes no file.
+    assert!(
+        !cli.run(
+            &["import", "--undo", &first, "--module", "Leads", leads.to_str().unwrap()],
+            ""
+        )
+        .status
+        .success()
+    );
+}
+
 /// A running `sable` process, killed when dropped.
 struct Server {
     child: std::process::Child,
