@@ -118,6 +118,7 @@ pub fn report_json(r: &ImportReport) -> Json {
         "warnings": r.warnings,
         "created_fields": r.created_fields,
         "added_picklist_values": r.added_picklist_values,
+        "date_order": r.date_order,
         "dry_run": r.dry_run,
         "rows": r
             .rows
@@ -191,8 +192,8 @@ pub fn options_from_json(module: &str, v: &Map<String, Json>) -> Result<JobOptio
         Some(s) => crate::run::OnDuplicate::parse(s).ok_or("on_duplicate: skip, update or merge")?,
     };
     let date_order = match text("date_order") {
-        None => crate::convert::DateOrder::Ymd,
-        Some(s) => crate::convert::DateOrder::parse(s).ok_or("date_order: ymd, dmy or mdy")?,
+        None => crate::convert::DateOrder::Auto,
+        Some(s) => crate::convert::DateOrder::parse(s).ok_or("date_order: auto, ymd, dmy or mdy")?,
     };
     let encoding = match text("encoding") {
         None => EncodingChoice::Auto,

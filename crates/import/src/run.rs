@@ -13,7 +13,7 @@ use sable_store::{Actor, Query, Store, StoreError};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
-use crate::convert::{DateOrder, Owners, convert_row};
+use crate::convert::{DateOrder, DateReading, Owners, convert_row, detect_date_order};
 use crate::mapping::{self, MappingFile};
 use crate::table::{Table, TableError};
 
@@ -52,6 +52,7 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Owner for rows whose owner cell is empty or names nobody.
     pub default_owner: Option<i64>,
+    /// `Auto` (the default): detected from the first 1000 rows' date cells.
     pub date_order: DateOrder,
     /// Rows per transaction, at most 1000; 0 (the `Default`) means 1000, which imports
     /// faster than 500 (`sable bench --import`, docs/performance.md).
@@ -106,6 +107,10 @@ pub struct ImportReport {
     pub rows: Vec<RowReport>,
     /// Things worth knowing that failed no row (e.g. a parent that never turned up).
     pub warnings: Vec<String>,
+    /// The digit order dates were read in, and why (`dmy (detected from 25/03/2024 …)`,
+    /// `ymd (chosen)`); None when no column is a date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_order: Option<String>,
     /// Custom fields created for unmapped columns before the rows, on request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub created_fields: Vec<String>,
@@ -400,6 +405,7 @@ async fn import_table(
         }
     }
     let mapping = mapping::build(&module, &table.headers, opts.mapping.as_ref())?;
+    let table_headers = table.headers.clone();
     let owners = Owners::new(&sable_store::users::list_users(store).await.map_err(StoreError::from)?);
     let mut report = ImportReport {
         encoding: table.encoding.clone(),
@@ -428,7 +434,56 @@ async fn import_table(
             .is_some_and(|d| d.field_type == FieldType::Reference && d.targets.contains(&module.name))
     });
     let mut dry_names: Option<HashMap<String, u32>> = (opts.dry_run && refers_to_itself).then(HashMap::new);
+    // Dates: the digit order chosen, or detected from the first rows' date cells.
+    let date_columns: Vec<usize> = mapping
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.as_deref()
+                .and_then(|f| module.field(f))
+                .is_some_and(|f| matches!(f.field_type, FieldType::Date | FieldType::Datetime))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let from_spreadsheet = table.encoding == "XLSX";
     let mut rows = table.rows();
+    let mut sample = Vec::new();
+    let order = if opts.date_order == DateOrder::Auto && !date_columns.is_empty() {
+        sample.extend(rows.by_ref().take(1000));
+        let cells = sample
+            .iter()
+            .flatten()
+            .flat_map(|r| date_columns.iter().filter_map(|&i| r.cells.get(i).map(String::as_str)));
+        match detect_date_order(cells) {
+            Ok(Some(order)) => {
+                report.date_order = Some(format!("{} (detected)", order.name()));
+                order
+            }
+            Ok(None) => {
+                report.date_order = Some("ymd (detected)".into());
+                DateOrder::Ymd
+            }
+            Err(why) => {
+                report.date_order = Some(format!("ymd (default: {why}; choose the date order)"));
+                report.warnings.push(format!(
+                    "dates read year first: {why}; choose the date order (dmy or mdy)"
+                ));
+                DateOrder::Ymd
+            }
+        }
+    } else {
+        if !date_columns.is_empty() {
+            report.date_order = Some(format!("{} (chosen)", opts.date_order.name()));
+        }
+        opts.date_order
+    };
+    let dates = DateReading {
+        order,
+        from_spreadsheet,
+    };
+    let headers = table_headers;
+    let mut rows = sample.into_iter().chain(rows);
     loop {
         let mut pending = Vec::with_capacity(batch_size);
         for row in rows.by_ref().take(batch_size) {
@@ -456,7 +511,8 @@ async fn import_table(
                 &mapping,
                 &owners,
                 opts.default_owner,
-                opts.date_order,
+                dates,
+                &headers,
                 &row.cells,
             ) {
                 Ok(c) => c,

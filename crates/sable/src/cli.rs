@@ -272,8 +272,8 @@ pub struct ImportArgs {
     /// auto, utf-8, gb18030 or utf-16
     #[arg(long, default_value = "auto")]
     pub encoding: String,
-    /// Dates written only in digits: ymd, dmy or mdy
-    #[arg(long, default_value = "ymd")]
+    /// Dates written only in digits: auto (detected from the values; year first when they do not tell), ymd, dmy or mdy
+    #[arg(long, default_value = "auto")]
     pub date_order: String,
     /// Check every row, write nothing
     #[arg(long)]

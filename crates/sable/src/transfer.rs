@@ -96,7 +96,7 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
         dry_run: args.dry_run,
         default_owner,
         date_order: DateOrder::parse(&args.date_order)
-            .with_context(|| format!("--date-order must be ymd, dmy or mdy, not {}", args.date_order))?,
+            .with_context(|| format!("--date-order must be auto, ymd, dmy or mdy, not {}", args.date_order))?,
         batch: 500,
         create_missing_parents: args.create_missing_parents,
     };
@@ -134,6 +134,9 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
     }
     for (field, value) in &report.added_picklist_values {
         eprintln!("added `{value}` to the picklist of {field}");
+    }
+    if let Some(order) = &report.date_order {
+        eprintln!("dates read in the order {order}");
     }
     for w in &report.warnings {
         eprintln!("warning: {w}");

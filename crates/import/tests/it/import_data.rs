@@ -1037,3 +1037,99 @@ async fn missing_parents_are_created_on_request_when_a_name_is_enough() {
         db.cleanup().await;
     }
 }
+
+async fn import_text(store: &Store, actor: &Actor, module: &str, csv: &str, opts: ImportOptions) -> ImportReport {
+    let table = open_csv(
+        std::io::Cursor::new(csv.as_bytes().to_vec()),
+        EncodingChoice::Auto,
+        Limits::default(),
+    )
+    .unwrap();
+    let opts = ImportOptions {
+        module: module.into(),
+        ..opts
+    };
+    run_import(store, actor, table, &opts, |_| {}).await.unwrap()
+}
+
+#[tokio::test]
+async fn bare_numbers_are_not_dates_and_the_digit_order_is_detected() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        // `2024` and `12` are refused, naming the cell; a CSV serial in range is a date.
+        let r = import_text(
+            &store,
+            &actor,
+            "Contacts",
+            "lastname,birthday\n甲,2024\n乙,12\n丙,45356\n",
+            ImportOptions::default(),
+        )
+        .await;
+        assert_eq!(r.summary(), "created 1, updated 0, skipped 0, failed 2", "{:?}", r.rows);
+        let reason = r.rows[0].reason.clone().unwrap_or_default();
+        assert!(
+            reason.contains("column `birthday`") && reason.contains("`2024`"),
+            "{reason}"
+        );
+        let birthday = |name: &'static str| {
+            let store = store.clone();
+            let actor = actor.clone();
+            async move {
+                let svc = store.records(&actor);
+                let id = svc.find_by_label_or_number("Contacts", name).await.unwrap()[0];
+                svc.get("Contacts", id).await.unwrap().values.get("birthday").cloned()
+            }
+        };
+        let date = |y, m, d| Some(Value::Date(jiff::civil::Date::new(y, m, d).unwrap()));
+        assert_eq!(birthday("丙").await, date(2024, 3, 5));
+        // One day over 12 decides day first for the whole column.
+        let r = import_text(
+            &store,
+            &actor,
+            "Contacts",
+            "lastname,birthday\n丁,05/03/2024\n戊,25/12/2023\n",
+            ImportOptions::default(),
+        )
+        .await;
+        assert_eq!(r.summary(), "created 2, updated 0, skipped 0, failed 0", "{:?}", r.rows);
+        assert_eq!(r.date_order.as_deref(), Some("dmy (detected)"));
+        assert_eq!(birthday("丁").await, date(2024, 3, 5));
+        // …and a month over 12 month first.
+        let r = import_text(
+            &store,
+            &actor,
+            "Contacts",
+            "lastname,birthday\n己,03/05/2024\n庚,12/25/2023\n",
+            ImportOptions::default(),
+        )
+        .await;
+        assert_eq!(r.date_order.as_deref(), Some("mdy (detected)"));
+        assert_eq!(birthday("己").await, date(2024, 3, 5));
+        // Undecided: the default (year first) is kept and said; a chosen order is obeyed.
+        let csv = "lastname,birthday\n辛,05/03/2024\n";
+        let r = import_text(&store, &actor, "Contacts", csv, ImportOptions::default()).await;
+        assert!(
+            r.date_order.as_deref().unwrap_or("").starts_with("ymd (default"),
+            "{:?}",
+            r.date_order
+        );
+        assert!(r.warnings.iter().any(|w| w.contains("05/03/2024")), "{:?}", r.warnings);
+        assert_eq!(r.failed, 1);
+        let r = import_text(
+            &store,
+            &actor,
+            "Contacts",
+            csv,
+            ImportOptions {
+                date_order: DateOrder::Dmy,
+                ..ImportOptions::default()
+            },
+        )
+        .await;
+        assert_eq!((r.created, r.date_order.as_deref()), (1, Some("dmy (chosen)")));
+        assert_eq!(birthday("辛").await, date(2024, 3, 5));
+        store.close().await;
+        db.cleanup().await;
+    }
+}
