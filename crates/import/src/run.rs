@@ -655,7 +655,40 @@ async fn import_table(
     Ok(report)
 }
 
-/// Existing records matching the batch's keys, by key.
+/// How [`existing_matches`] queries for candidates: on one match field, chosen so that a
+/// candidate is never missed (the keys are then compared normalised, all fields, here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lookup {
+    /// An e-mail or phone field: `in` on its normalised match column (exact, indexed).
+    Normalised,
+    /// A text field: a case-insensitive prefix (`LIKE`/`ILIKE`), case-folded by the
+    /// database, a superset of the equal values.
+    CaseInsensitive,
+    /// Any other field: `in` on the stored value.
+    Exact,
+}
+
+/// The match field to query on, and how.
+fn lookup_field<'a>(module: &ModuleDef, fields: &'a [String]) -> Option<(&'a String, Lookup)> {
+    let of = |name: &String| module.field(name);
+    fields
+        .iter()
+        .find(|f| of(f).is_some_and(|d| d.match_column().is_some()))
+        .map(|f| (f, Lookup::Normalised))
+        .or_else(|| {
+            fields
+                .iter()
+                .find(|f| {
+                    of(f)
+                        .is_some_and(|d| matches!(d.field_type, FieldType::Text | FieldType::Textarea | FieldType::Url))
+                })
+                .map(|f| (f, Lookup::CaseInsensitive))
+        })
+        .or_else(|| fields.first().map(|f| (f, Lookup::Exact)))
+}
+
+/// Existing records matching the batch's keys, by key: every match field compared
+/// normalised (e-mail and phone by their key, other text trimmed and case-folded).
 async fn existing_matches(
     store: &Store,
     actor: &Actor,
@@ -663,15 +696,30 @@ async fn existing_matches(
     fields: &[String],
     keys: &[(usize, String, Json)],
 ) -> Result<HashMap<String, i64>, ImportError> {
-    let Some(first) = fields.first() else {
+    let Some((field, lookup)) = lookup_field(module, fields) else {
         return Ok(HashMap::new());
     };
     let mut values: Vec<Json> = keys.iter().map(|(_, _, v)| v.clone()).collect();
+    if lookup == Lookup::CaseInsensitive {
+        values = values
+            .into_iter()
+            .filter_map(|v| v.as_str().map(|t| Json::String(t.trim().to_lowercase())))
+            .collect();
+        values.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    }
     values.dedup();
     let mut out = HashMap::new();
-    for chunk in values.chunks(500) {
-        let filter =
-            Filter::from_json(&json!({"field": first, "op": "in", "value": chunk})).map_err(StoreError::from)?;
+    // A filter holds at most 200 conditions.
+    let chunk_size = if lookup == Lookup::CaseInsensitive { 150 } else { 500 };
+    for chunk in values.chunks(chunk_size) {
+        let tree = match lookup {
+            Lookup::CaseInsensitive => json!({"any": chunk
+                .iter()
+                .map(|v| json!({"field": field, "op": "starts_with", "value": v}))
+                .collect::<Vec<_>>()}),
+            _ => json!({"field": field, "op": "in", "value": chunk}),
+        };
+        let filter = Filter::from_json(&tree).map_err(StoreError::from)?;
         let mut query = Query {
             filter,
             limit: 500,
@@ -709,13 +757,11 @@ async fn import_batch(
         names: mut dry_names,
     } = earlier;
     let svc = store.records(actor);
-    // Text keys are compared case-folded here but exactly by a query, so only e-mail and
-    // phone keys (compared normalised on both sides) may be left to the database.
-    let keys_findable = !opts.match_fields.is_empty()
-        && opts
-            .match_fields
-            .iter()
-            .all(|f| module.field(f).is_some_and(|f| f.match_column().is_some()));
+    // Keys may be left to the database when the query on an e-mail or phone field finds
+    // every candidate exactly (its normalised column); a case-folding `LIKE` folds only
+    // ASCII on SQLite, so text-only keys stay in memory for the rest of the file.
+    let lookup = lookup_field(module, &opts.match_fields);
+    let keys_findable = lookup.is_some_and(|(_, how)| how == Lookup::Normalised);
     // Duplicates: against earlier rows of the file first, then existing records.
     let keys: Vec<(usize, String, Json)> = if opts.match_fields.is_empty() {
         Vec::new()
@@ -725,11 +771,8 @@ async fn import_batch(
             .enumerate()
             .filter_map(|(i, p)| {
                 let key = match_key(module, &opts.match_fields, &p.input, actor.tz())?;
-                Some((
-                    i,
-                    key,
-                    p.input.get(&opts.match_fields[0]).cloned().unwrap_or(Json::Null),
-                ))
+                let query_value = lookup.and_then(|(f, _)| p.input.get(f).cloned()).unwrap_or(Json::Null);
+                Some((i, key, query_value))
             })
             .collect()
     };

@@ -1133,3 +1133,54 @@ async fn bare_numbers_are_not_dates_and_the_digit_order_is_detected() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn name_and_phone_match_normalised_whichever_comes_first() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        let r = import_text(
+            &store,
+            &actor,
+            "Accounts",
+            "accountname,phone\nAcme Ltd,13800138000\nNorth Wind,010-12345678\n",
+            ImportOptions::default(),
+        )
+        .await;
+        assert_eq!(r.created, 2);
+        let opts = |fields: &[&str]| ImportOptions {
+            match_fields: fields.iter().map(|f| f.to_string()).collect(),
+            on_duplicate: OnDuplicate::Skip,
+            ..ImportOptions::default()
+        };
+        // Name first: the case and the way the phone is written differ, still the same.
+        let r = import_text(
+            &store,
+            &actor,
+            "Accounts",
+            "accountname,phone\nACME Ltd,+86 138-0013-8000\nAcme Ltd,13900139000\n",
+            opts(&["accountname", "phone"]),
+        )
+        .await;
+        assert_eq!(
+            r.summary(),
+            "created 1, updated 0, skipped 1, failed 0",
+            "{}: {:?}",
+            db.backend,
+            r.rows
+        );
+        assert_eq!(r.rows[0].line, 2);
+        // A text field alone compares trimmed and case-folded too.
+        let r = import_text(
+            &store,
+            &actor,
+            "Accounts",
+            "accountname,phone\n  north WIND ,\n",
+            opts(&["accountname"]),
+        )
+        .await;
+        assert_eq!(r.summary(), "created 0, updated 0, skipped 1, failed 0", "{:?}", r.rows);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
