@@ -779,13 +779,28 @@ async fn import_batch(
     let existing = existing_matches(store, actor, module, &opts.match_fields, &keys).await?;
     let key_of: HashMap<usize, String> = keys.into_iter().map(|(i, k, _)| (i, k)).collect();
     let mut new_rows: Vec<(Pending, Option<String>)> = Vec::new();
+    // Rows of this batch still to be created, by key, and the later rows folded into them.
+    let mut in_batch: HashMap<String, usize> = HashMap::new();
+    let mut followers: Vec<(usize, Pending)> = Vec::new();
     for (i, p) in pending.into_iter().enumerate() {
         let key = key_of.get(&i).cloned();
+        // A repeat of a row of this batch, to update or merge: its values go into the earlier
+        // row before it is created, as they would go into the record in a later batch.
+        if opts.on_duplicate != OnDuplicate::Skip
+            && let Some(&at) = key.as_ref().and_then(|k| in_batch.get(k))
+        {
+            fold_into(module, opts.on_duplicate, &mut new_rows[at].0, &p);
+            followers.push((at, p));
+            continue;
+        }
         let target = key
             .as_ref()
             .and_then(|k| existing.get(k).copied().map(Some).or_else(|| seen.get(k).map(|s| s.id)));
         match (target, opts.on_duplicate) {
             (None, _) => {
+                if let Some(k) = &key {
+                    in_batch.insert(k.clone(), new_rows.len());
+                }
                 if let Some(k) = &key {
                     seen.insert(
                         k.clone(),
@@ -804,7 +819,11 @@ async fn import_batch(
                 Some("duplicate of an existing record or an earlier row".into()),
                 Vec::new(),
             ),
-            // An earlier row of this file that is not written yet (same batch, or a dry run).
+            // In a dry run, an earlier batch's row: a real run would update the record it made.
+            (Some(None), _) if opts.dry_run => {
+                report.record_noted(p.line, RowStatus::Updated, None, None, Vec::new(), p.note.clone())
+            }
+            // An earlier row of this file that was not written (it failed).
             (Some(None), _) => report.record(
                 p.line,
                 RowStatus::Skipped,
@@ -852,6 +871,7 @@ async fn import_batch(
     if new_rows.is_empty() {
         return Ok(Vec::new());
     }
+    let mut made: Vec<Result<Option<i64>, String>> = Vec::with_capacity(new_rows.len());
     let inputs: Vec<Map<String, Json>> = new_rows.iter().map(|(p, _)| p.input.clone()).collect();
     let create = CreateOptions {
         all_or_nothing: false,
@@ -862,6 +882,12 @@ async fn import_batch(
     let outcomes = svc.create_many_with(&module.name, &inputs, &create).await?;
     let mut later = Vec::new();
     for ((p, key), outcome) in new_rows.into_iter().zip(outcomes) {
+        made.push(
+            outcome
+                .as_ref()
+                .map(|&id| (!opts.dry_run).then_some(id))
+                .map_err(|e| e.to_string()),
+        );
         match outcome {
             Ok(id) => {
                 if let Some(names) = dry_names.as_deref_mut() {
@@ -895,5 +921,45 @@ async fn import_batch(
             Err(e) => report.record_noted(p.line, RowStatus::Failed, None, Some(e.to_string()), p.cells, p.note),
         }
     }
+    for (at, p) in followers {
+        match &made[at] {
+            Ok(id) => report.record_noted(p.line, RowStatus::Updated, *id, None, Vec::new(), p.note),
+            Err(e) => report.record_noted(
+                p.line,
+                RowStatus::Failed,
+                None,
+                Some(format!("the earlier row it repeats failed: {e}")),
+                p.cells,
+                p.note,
+            ),
+        }
+    }
     Ok(later)
+}
+
+/// Folds a later row that repeats `earlier` (same match key, same batch) into it: its
+/// values overwrite (update) or fill only what the earlier row left empty (merge); owner
+/// and read-only fields stay the earlier row's, as an update of the record would keep them.
+fn fold_into(module: &ModuleDef, how: OnDuplicate, earlier: &mut Pending, later: &Pending) {
+    for (k, v) in &later.input {
+        if k == "assigned_user_id" || module.field(k).is_none_or(|f| f.readonly) {
+            continue;
+        }
+        let empty = earlier
+            .input
+            .get(k)
+            .is_none_or(|e| e.is_null() || e.as_str().is_some_and(str::is_empty));
+        if how == OnDuplicate::Update || empty {
+            earlier.input.insert(k.clone(), v.clone());
+            earlier.deferred.retain(|(f, _)| f != k);
+        }
+    }
+    for (field, cell) in &later.deferred {
+        let set = earlier.input.contains_key(field) || earlier.deferred.iter().any(|(f, _)| f == field);
+        if how == OnDuplicate::Update || !set {
+            earlier.input.remove(field);
+            earlier.deferred.retain(|(f, _)| f != field);
+            earlier.deferred.push((field.clone(), cell.clone()));
+        }
+    }
 }

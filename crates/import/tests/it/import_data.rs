@@ -1184,3 +1184,79 @@ async fn name_and_phone_match_normalised_whichever_comes_first() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_repeat_in_the_same_batch_updates_or_merges_as_in_a_later_batch() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        for how in [OnDuplicate::Update, OnDuplicate::Merge] {
+            let mut outcomes = Vec::new();
+            for batch in [1, 1000] {
+                let tag = format!("{how:?}{batch}").to_lowercase();
+                let csv = format!(
+                    "lastname,company,email,phone\n张,甲公司,{tag}@x.cn,\n张三,,{tag}@X.cn,13800138000\n李,乙公司,{tag}-b@x.cn,\n"
+                );
+                let opts = ImportOptions {
+                    match_fields: vec!["email".into()],
+                    on_duplicate: how,
+                    batch,
+                    ..ImportOptions::default()
+                };
+                let dry = import_text(
+                    &store,
+                    &actor,
+                    "Leads",
+                    &csv,
+                    ImportOptions {
+                        dry_run: true,
+                        ..opts.clone()
+                    },
+                )
+                .await;
+                let r = import_text(&store, &actor, "Leads", &csv, opts).await;
+                assert_eq!(
+                    r.summary(),
+                    "created 2, updated 1, skipped 0, failed 0",
+                    "{how:?} {batch}: {:?}",
+                    r.rows
+                );
+                assert_eq!(dry.summary(), r.summary(), "{how:?} {batch}: the dry run agrees");
+                let filter = Filter::from_json(
+                    &serde_json::json!({"field": "email", "op": "eq", "value": format!("{tag}@x.cn")}),
+                )
+                .unwrap();
+                let page = store
+                    .records(&actor)
+                    .query(
+                        "Leads",
+                        &Query {
+                            filter,
+                            ..Query::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(page.items.len(), 1, "one record for both rows");
+                let lead = &page.items[0];
+                assert_eq!(r.rows[0].record_id, Some(lead.id), "the updated row names the record");
+                let text = |f: &str| lead.values.get(f).map(|v| format!("{v:?}"));
+                outcomes.push((text("lastname"), text("company"), text("phone")));
+            }
+            assert_eq!(outcomes[0], outcomes[1], "{how:?}: batch size 1 and 1000 agree");
+            let expected_name = if how == OnDuplicate::Update { "张三" } else { "张" };
+            assert_eq!(
+                outcomes[0].0,
+                Some(format!("{:?}", Value::Text(expected_name.into()))),
+                "{how:?}: {outcomes:?}"
+            );
+            assert!(
+                outcomes[0].1.as_deref().unwrap_or("").contains("甲公司"),
+                "{outcomes:?}"
+            );
+            assert!(outcomes[0].2.as_deref().unwrap_or("").contains("138"), "{outcomes:?}");
+        }
+        store.close().await;
+        db.cleanup().await;
+    }
+}
