@@ -1260,3 +1260,60 @@ async fn a_repeat_in_the_same_batch_updates_or_merges_as_in_a_later_batch() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn an_ambiguous_reference_exports_as_the_record_number_and_imports_back() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        let r = import_text(
+            &store,
+            &actor,
+            "Accounts",
+            "accountname\n同名公司\n同名公司\n独家公司\n",
+            ImportOptions::default(),
+        )
+        .await;
+        assert_eq!(r.created, 3);
+        let accounts = all_values(&store, &actor, "Accounts", "id").await;
+        let number = |i: usize| match accounts[i].values.get("account_no") {
+            Some(Value::Text(n)) => n.clone(),
+            other => panic!("{other:?}"),
+        };
+        let csv = format!("lastname,account_id\n甲,{}\n乙,{}\n丙,独家公司\n", number(0), number(1));
+        let r = import_text(&store, &actor, "Contacts", &csv, ImportOptions::default()).await;
+        assert_eq!(r.summary(), "created 3, updated 0, skipped 0, failed 0", "{:?}", r.rows);
+        let mut out = Vec::new();
+        export_csv(
+            &store,
+            &actor,
+            "Contacts",
+            sable_import::export::Selection {
+                filter: Filter::everything(),
+                columns: Some(vec!["lastname".into(), "account_id".into()]),
+            },
+            ExportEncoding::Utf8,
+            &mut out,
+        )
+        .await
+        .unwrap();
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert!(text.contains(&format!("甲,{}", number(0))), "{text}");
+        assert!(text.contains(&format!("乙,{}", number(1))), "{text}");
+        assert!(text.contains("丙,独家公司"), "a label naming one record stays: {text}");
+        // Imported back, each contact points at the same organization as before.
+        let table = open_csv(std::io::Cursor::new(out), EncodingChoice::Auto, Limits::default()).unwrap();
+        let opts = ImportOptions {
+            module: "Contacts".into(),
+            ..ImportOptions::default()
+        };
+        let r = run_import(&store, &actor, table, &opts, |_| {}).await.unwrap();
+        assert_eq!(r.summary(), "created 3, updated 0, skipped 0, failed 0", "{:?}", r.rows);
+        let contacts = all_values(&store, &actor, "Contacts", "id").await;
+        for (a, b) in contacts[..3].iter().zip(&contacts[3..]) {
+            assert_eq!(a.values.get("account_id"), b.values.get("account_id"), "{}", db.backend);
+        }
+        store.close().await;
+        db.cleanup().await;
+    }
+}
