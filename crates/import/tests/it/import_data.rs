@@ -1317,3 +1317,67 @@ async fn an_ambiguous_reference_exports_as_the_record_number_and_imports_back() 
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn bom_and_gbk_slices_add_the_unknown_lead_sources_on_request() {
+    let Some(data) = shared_data() else { return };
+    let zh = data.join("synthetic_zh_crm");
+    // The mapping without its value map for the three sources the list lacks.
+    let mut map = mapping("synthetic_zh_leads.json");
+    map.values.remove("leadsource");
+    let mut stored = Vec::new();
+    for file in ["leads_zh_500_utf8_bom.csv", "leads_zh_500_gbk.csv"] {
+        for db in all_backends().await {
+            let store = db.store().await;
+            let actor = admin(&store).await.actor();
+            let path = zh.join(file);
+            let opts = ImportOptions {
+                module: "Leads".into(),
+                mapping: Some(map.clone()),
+                default_owner: Some(actor.user_id()),
+                ..ImportOptions::default()
+            };
+            let r = sable_import::prepare::import_with_extras(
+                &store,
+                &actor,
+                || open_file(&path, EncodingChoice::Auto, Limits::default()),
+                &opts,
+                sable_import::prepare::Extras {
+                    add_picklist_values: true,
+                    ..Default::default()
+                },
+                |_| {},
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                r.summary(),
+                "created 500, updated 0, skipped 0, failed 0",
+                "{file} on {}",
+                db.backend
+            );
+            let added: Vec<&str> = r.added_picklist_values.iter().map(|(_, v)| v.as_str()).collect();
+            assert_eq!(added, ["微信", "百度推广", "抖音"], "{file}: in file order");
+            assert!(r.added_picklist_values.iter().all(|(f, _)| f == "leadsource"));
+            let mut counts = std::collections::BTreeMap::new();
+            for lead in all_values(&store, &actor, "Leads", "lead_no").await {
+                if let Some(Value::Text(source)) = lead.values.get("leadsource") {
+                    *counts.entry(source.clone()).or_insert(0) += 1;
+                }
+            }
+            assert_eq!(
+                (counts.get("微信"), counts.get("百度推广"), counts.get("抖音")),
+                (Some(&77), Some(&37), Some(&35)),
+                "{file} on {}: {counts:?}",
+                db.backend
+            );
+            stored.push(counts);
+            store.close().await;
+            db.cleanup().await;
+        }
+    }
+    assert!(
+        stored.windows(2).all(|w| w[0] == w[1]),
+        "both files, both databases: {stored:?}"
+    );
+}
