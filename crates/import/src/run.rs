@@ -142,6 +142,11 @@ impl ImportReport {
         self.record_noted(line, status, record_id, reason, cells, None);
     }
 
+    /// Counts and lists a row of an import that does not go through [`run_import`] (users).
+    pub fn record_row(&mut self, line: u64, status: RowStatus, reason: Option<String>, cells: Vec<String>) {
+        self.record(line, status, None, reason, cells);
+    }
+
     /// [`ImportReport::record`] with a note; a created row with a note is listed too.
     fn record_noted(
         &mut self,

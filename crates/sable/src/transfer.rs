@@ -83,6 +83,23 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
     let encoding =
         EncodingChoice::parse(&args.encoding).with_context(|| format!("unknown encoding {}", args.encoding))?;
     let open = || open_file(&file, encoding, Limits::default());
+    if module == "Users" {
+        // Users are not records: created with an unknown password, skipped when they exist.
+        let table = open().map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let report = sable_import::users::import_users(store, &user.actor(), table, mapping.as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        for r in report.rows.iter().filter(|r| r.status != RowStatus::Created) {
+            eprintln!("line {}: {}", r.line, r.reason.as_deref().unwrap_or(""));
+        }
+        eprintln!("new users have no password yet: set one with `sable user passwd NAME`");
+        println!("{}", report.summary());
+        return Ok(if report.failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     let opts = ImportOptions {
         module: module.clone(),
         mapping,
