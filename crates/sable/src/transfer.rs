@@ -117,12 +117,17 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
         batch: 500,
         create_missing_parents: args.create_missing_parents,
     };
-    let table = open().map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let mut table = open().map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     eprintln!(
         "reading {} ({}, {} columns)",
         file.display(),
         table.encoding,
         table.headers.len()
+    );
+    anyhow::ensure!(
+        table.rows().next().is_some(),
+        "{}: the file has a header row but no data rows: nothing to import",
+        file.display()
     );
     drop(table);
     let extras = Extras {
@@ -168,7 +173,13 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
         );
     }
     for r in report.rows.iter().filter(|r| r.status == RowStatus::Failed).take(20) {
-        eprintln!("line {}: {}", r.line, r.reason.as_deref().unwrap_or(""));
+        let reason = r.reason.as_deref().unwrap_or("");
+        // Reading errors name their line already.
+        if reason.starts_with("Line ") {
+            eprintln!("{reason}");
+        } else {
+            eprintln!("line {}: {reason}", r.line);
+        }
     }
     if let Some(path) = &args.failed_rows {
         let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
