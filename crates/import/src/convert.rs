@@ -96,7 +96,7 @@ pub fn detect_date_order<'a>(cells: impl IntoIterator<Item = &'a str>) -> Result
 pub struct DateReading {
     /// The digit order (`Auto` reads as `Ymd`).
     pub order: DateOrder,
-    /// The file is a spreadsheet, whose number cells in a date column are Excel serials.
+    /// The cell was a number in a spreadsheet: an Excel serial whatever its value.
     pub from_spreadsheet: bool,
 }
 
@@ -216,10 +216,11 @@ pub fn convert_row(
     mapping: &Mapping,
     owners: &Owners,
     default_owner: Option<i64>,
-    dates: DateReading,
+    order: DateOrder,
     headers: &[String],
-    cells: &[String],
+    row: &crate::table::TableRow,
 ) -> Result<ConvertedRow, BTreeMap<String, String>> {
+    let cells = &row.cells;
     let mut input = Map::new();
     let mut references = BTreeMap::new();
     let mut errors = BTreeMap::new();
@@ -261,6 +262,11 @@ pub fn convert_row(
                 references.insert(field_name.clone(), cell.to_string());
             }
             FieldType::Date | FieldType::Datetime => {
+                // Only a spreadsheet's number cell is an Excel serial whatever its value.
+                let dates = DateReading {
+                    order,
+                    from_spreadsheet: row.number_cells.contains(&i),
+                };
                 match normalize_date(cell, dates, field.field_type == FieldType::Datetime) {
                     Ok(v) => {
                         input.insert(field_name.clone(), Json::String(v));

@@ -13,7 +13,7 @@ use sable_store::{Actor, Query, Store, StoreError};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
-use crate::convert::{DateOrder, DateReading, Owners, convert_row, detect_date_order};
+use crate::convert::{DateOrder, Owners, convert_row, detect_date_order};
 use crate::mapping::{self, MappingFile};
 use crate::table::{Table, TableError};
 
@@ -451,7 +451,6 @@ async fn import_table(
         })
         .map(|(i, _)| i)
         .collect();
-    let from_spreadsheet = table.encoding == "XLSX";
     let mut rows = table.rows();
     let mut sample = Vec::new();
     let order = if opts.date_order == DateOrder::Auto && !date_columns.is_empty() {
@@ -483,10 +482,6 @@ async fn import_table(
         }
         opts.date_order
     };
-    let dates = DateReading {
-        order,
-        from_spreadsheet,
-    };
     let headers = table_headers;
     let mut rows = sample.into_iter().chain(rows);
     loop {
@@ -511,15 +506,7 @@ async fn import_table(
                     unmapped_seen[i] = true;
                 }
             }
-            let converted = match convert_row(
-                &module,
-                &mapping,
-                &owners,
-                opts.default_owner,
-                dates,
-                &headers,
-                &row.cells,
-            ) {
+            let converted = match convert_row(&module, &mapping, &owners, opts.default_owner, order, &headers, &row) {
                 Ok(c) => c,
                 Err(errors) => {
                     report.record(row.line, RowStatus::Failed, None, Some(errors_text(&errors)), row.cells);

@@ -1094,6 +1094,28 @@ async fn bare_numbers_are_not_dates_and_the_digit_order_is_detected() {
         };
         let date = |y, m, d| Some(Value::Date(jiff::civil::Date::new(y, m, d).unwrap()));
         assert_eq!(birthday("丙").await, date(2024, 3, 5));
+        // In a spreadsheet, a number cell is an Excel serial whatever its value; a text cell
+        // holding a bare number follows the CSV rule.
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        sheet.write_string(0, 0, "lastname").unwrap();
+        sheet.write_string(0, 1, "birthday").unwrap();
+        for (row, name) in [(1, "表一"), (2, "表二"), (3, "表三")] {
+            sheet.write_string(row, 0, name).unwrap();
+        }
+        sheet.write_number(1, 1, 45356).unwrap();
+        sheet.write_number(2, 1, 12).unwrap();
+        sheet.write_string(3, 1, "2024").unwrap();
+        let table = sable_import::table::open_xlsx(workbook.save_to_buffer().unwrap(), Limits::default()).unwrap();
+        let opts = ImportOptions {
+            module: "Contacts".into(),
+            ..ImportOptions::default()
+        };
+        let r = run_import(&store, &actor, table, &opts, |_| {}).await.unwrap();
+        assert_eq!(r.summary(), "created 2, updated 0, skipped 0, failed 1", "{:?}", r.rows);
+        assert_eq!(r.rows[0].line, 4, "the text cell");
+        assert_eq!(birthday("表一").await, date(2024, 3, 5));
+        assert_eq!(birthday("表二").await, date(1900, 1, 11));
         // One day over 12 decides day first for the whole column.
         let r = import_text(
             &store,
