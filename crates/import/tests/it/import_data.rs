@@ -691,7 +691,7 @@ async fn duplicates_across_batches_are_caught_as_admin_and_for_another_owner() {
                 "{who}"
             );
         }
-        // Names compare case-folded in the file but exactly in the database: still caught.
+        // Names compare case-folded, in the file and in the database alike.
         let by_name = ImportOptions {
             module: "Leads".into(),
             match_fields: vec!["lastname".into()],
