@@ -3,6 +3,7 @@
 //! or to XLSX. Headers are field labels and picklists their labels in the chosen language,
 //! so an exported file imports again unchanged.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use sable_core::meta::{FieldDef, FieldType, ModuleDef};
@@ -97,6 +98,46 @@ fn cell(
     }
 }
 
+/// A reference as the import resolves it back: the target's label when that names one
+/// record, else its record number (labels repeat: two organizations may share a name).
+async fn reference_cell(
+    svc: &sable_store::service::RecordService<'_>,
+    registry: &Registry,
+    field: &FieldDef,
+    id: i64,
+    label: &str,
+) -> Result<String, ExportError> {
+    let mut named = 0;
+    for t in &field.targets {
+        named += svc.find_by_label_or_number(t, label).await?.len();
+    }
+    if named == 1 {
+        return Ok(label.to_string());
+    }
+    for t in &field.targets {
+        let Ok(target) = registry.module(t) else { continue };
+        if target.number_field.is_empty() {
+            continue;
+        }
+        match svc.get(t, id).await {
+            Ok(record) => {
+                if let (Some(number), Some(def)) = (
+                    record.values.get(&target.number_field),
+                    target.field(&target.number_field),
+                ) {
+                    let number = number.to_text(def);
+                    if !number.is_empty() {
+                        return Ok(number);
+                    }
+                }
+            }
+            Err(StoreError::NotFound { .. } | StoreError::Forbidden(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(label.to_string())
+}
+
 fn label_of(registry: &Registry, field: &FieldDef, value: &str, lang: Lang) -> String {
     registry
         .picklist_of(field)
@@ -138,22 +179,36 @@ async fn each_row(
         with_count: false,
         ..Query::default()
     };
+    let svc = store.records(actor);
+    // Reference cells by (field, id): the label, or the record number when the label names
+    // several records (the import would refuse to guess).
+    let mut references: HashMap<(String, i64), String> = HashMap::new();
     loop {
-        let page = store.records(actor).query(&m.name, &query).await?;
+        let page = svc.query(&m.name, &query).await?;
         for r in &page.items {
-            let row = fields
-                .iter()
-                .map(|f| {
-                    cell(
-                        &registry,
-                        f,
-                        r.values.get(&f.name),
-                        r.labels.get(&f.name).map(String::as_str),
-                        actor.lang(),
-                        actor.tz(),
-                    )
-                })
-                .collect();
+            let mut row = Vec::with_capacity(fields.len());
+            for f in &fields {
+                let label = r.labels.get(&f.name).map(String::as_str);
+                if let (FieldType::Reference, Some(Value::Id(id)), Some(label)) =
+                    (f.field_type, r.values.get(&f.name), label)
+                {
+                    let key = (f.name.clone(), *id);
+                    if !references.contains_key(&key) {
+                        let text = reference_cell(&svc, &registry, f, *id, label).await?;
+                        references.insert(key.clone(), text);
+                    }
+                    row.push(references[&key].clone());
+                    continue;
+                }
+                row.push(cell(
+                    &registry,
+                    f,
+                    r.values.get(&f.name),
+                    label,
+                    actor.lang(),
+                    actor.tz(),
+                ));
+            }
             emit(row)?;
         }
         match page.next_cursor {

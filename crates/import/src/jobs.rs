@@ -62,24 +62,7 @@ pub async fn start(
         .map_err(|e| e.to_string());
         drop(tx);
         let _ = writer.await;
-        let result = match &outcome {
-            Ok(report) => {
-                imports::finish_job(
-                    &store,
-                    job_id,
-                    "done",
-                    counts(report),
-                    Some(&report_json(report)),
-                    None,
-                    &report.journal,
-                )
-                .await
-            }
-            Err(message) => {
-                imports::finish_job(&store, job_id, "failed", Counts::default(), None, Some(message), &[]).await
-            }
-        };
-        if let Err(e) = result {
+        if let Err(e) = finish(&store, job_id, &outcome).await {
             tracing::error!(
                 error = format!("{e:#}"),
                 job_id,
@@ -92,6 +75,26 @@ pub async fn start(
         }
     });
     Ok(job_id)
+}
+
+/// Records the end of a job: `done` with its counts, report and undo journal, or `failed`
+/// with the message.
+pub async fn finish(store: &Store, job_id: i64, outcome: &Result<ImportReport, String>) -> anyhow::Result<()> {
+    match outcome {
+        Ok(report) => {
+            imports::finish_job(
+                store,
+                job_id,
+                "done",
+                counts(report),
+                Some(&report_json(report)),
+                None,
+                &report.journal,
+            )
+            .await
+        }
+        Err(message) => imports::finish_job(store, job_id, "failed", Counts::default(), None, Some(message), &[]).await,
+    }
 }
 
 fn counts(r: &ImportReport) -> Counts {
@@ -115,6 +118,7 @@ pub fn report_json(r: &ImportReport) -> Json {
         "warnings": r.warnings,
         "created_fields": r.created_fields,
         "added_picklist_values": r.added_picklist_values,
+        "date_order": r.date_order,
         "dry_run": r.dry_run,
         "rows": r
             .rows
@@ -138,6 +142,11 @@ pub async fn undo(store: &Store, actor: &Actor, job_id: i64) -> Result<ImportJob
     let svc = store.records(actor);
     for entry in imports::journal(store, job_id).await?.into_iter().rev() {
         let result = match (entry.action.as_str(), entry.before) {
+            // A parent made for a reference names its own module.
+            ("created", Some(Json::Object(made))) => {
+                let module = made.get("module").and_then(Json::as_str).unwrap_or(&job.module);
+                svc.delete(module, entry.record_id).await
+            }
             ("created", _) => svc.delete(&job.module, entry.record_id).await,
             ("updated", Some(Json::Object(before))) => svc
                 .update(&job.module, entry.record_id, None, &before)
@@ -183,8 +192,8 @@ pub fn options_from_json(module: &str, v: &Map<String, Json>) -> Result<JobOptio
         Some(s) => crate::run::OnDuplicate::parse(s).ok_or("on_duplicate: skip, update or merge")?,
     };
     let date_order = match text("date_order") {
-        None => crate::convert::DateOrder::Ymd,
-        Some(s) => crate::convert::DateOrder::parse(s).ok_or("date_order: ymd, dmy or mdy")?,
+        None => crate::convert::DateOrder::Auto,
+        Some(s) => crate::convert::DateOrder::parse(s).ok_or("date_order: auto, ymd, dmy or mdy")?,
     };
     let encoding = match text("encoding") {
         None => EncodingChoice::Auto,

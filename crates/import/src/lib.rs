@@ -11,3 +11,4 @@ pub mod mapping;
 pub mod prepare;
 pub mod run;
 pub mod table;
+pub mod users;

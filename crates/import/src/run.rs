@@ -13,7 +13,7 @@ use sable_store::{Actor, Query, Store, StoreError};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
-use crate::convert::{DateOrder, Owners, convert_row};
+use crate::convert::{DateOrder, Owners, convert_row, detect_date_order};
 use crate::mapping::{self, MappingFile};
 use crate::table::{Table, TableError};
 
@@ -52,6 +52,7 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Owner for rows whose owner cell is empty or names nobody.
     pub default_owner: Option<i64>,
+    /// `Auto` (the default): detected from the first 1000 rows' date cells.
     pub date_order: DateOrder,
     /// Rows per transaction, at most 1000; 0 (the `Default`) means 1000, which imports
     /// faster than 500 (`sable bench --import`, docs/performance.md).
@@ -106,6 +107,10 @@ pub struct ImportReport {
     pub rows: Vec<RowReport>,
     /// Things worth knowing that failed no row (e.g. a parent that never turned up).
     pub warnings: Vec<String>,
+    /// The digit order dates were read in, and why (`dmy (detected from 25/03/2024 …)`,
+    /// `ymd (chosen)`); None when no column is a date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_order: Option<String>,
     /// Custom fields created for unmapped columns before the rows, on request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub created_fields: Vec<String>,
@@ -135,6 +140,11 @@ impl ImportReport {
         cells: Vec<String>,
     ) {
         self.record_noted(line, status, record_id, reason, cells, None);
+    }
+
+    /// Counts and lists a row of an import that does not go through [`run_import`] (users).
+    pub fn record_row(&mut self, line: u64, status: RowStatus, reason: Option<String>, cells: Vec<String>) {
+        self.record(line, status, None, reason, cells);
     }
 
     /// [`ImportReport::record`] with a note; a created row with a note is listed too.
@@ -212,13 +222,15 @@ fn label_only_field(target: &ModuleDef) -> Option<&str> {
 }
 
 /// Creates (or, in a dry run, checks it could create) the record a reference names.
-/// Ok(None) in a dry run; Err is the row's reason.
+/// Ok(None) in a dry run; Err is the row's reason. A record created is journalled with its
+/// module (`before: {"module": …}`), so undoing the import removes it too.
 async fn create_parent(
     svc: &sable_store::service::RecordService<'_>,
     registry: &sable_core::Registry,
     targets: &[String],
     cell: &str,
     opts: &ImportOptions,
+    journal: &mut Vec<JournalEntry>,
 ) -> Result<(Option<i64>, String), String> {
     let target = targets
         .iter()
@@ -239,7 +251,14 @@ async fn create_parent(
         return Ok((None, format!("would create {} `{cell}`", target.name)));
     }
     match svc.create(&target.name, &input).await {
-        Ok(r) => Ok((Some(r.id), format!("created {} `{cell}` (id {})", target.name, r.id))),
+        Ok(r) => {
+            journal.push(JournalEntry {
+                record_id: r.id,
+                action: "created".into(),
+                before: Some(json!({ "module": target.name })),
+            });
+            Ok((Some(r.id), format!("created {} `{cell}` (id {})", target.name, r.id)))
+        }
         Err(e) => Err(format!(
             "no {} named `{cell}`, and creating it failed: {e}",
             target.name
@@ -391,6 +410,7 @@ async fn import_table(
         }
     }
     let mapping = mapping::build(&module, &table.headers, opts.mapping.as_ref())?;
+    let table_headers = table.headers.clone();
     let owners = Owners::new(&sable_store::users::list_users(store).await.map_err(StoreError::from)?);
     let mut report = ImportReport {
         encoding: table.encoding.clone(),
@@ -419,7 +439,51 @@ async fn import_table(
             .is_some_and(|d| d.field_type == FieldType::Reference && d.targets.contains(&module.name))
     });
     let mut dry_names: Option<HashMap<String, u32>> = (opts.dry_run && refers_to_itself).then(HashMap::new);
+    // Dates: the digit order chosen, or detected from the first rows' date cells.
+    let date_columns: Vec<usize> = mapping
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.as_deref()
+                .and_then(|f| module.field(f))
+                .is_some_and(|f| matches!(f.field_type, FieldType::Date | FieldType::Datetime))
+        })
+        .map(|(i, _)| i)
+        .collect();
     let mut rows = table.rows();
+    let mut sample = Vec::new();
+    let order = if opts.date_order == DateOrder::Auto && !date_columns.is_empty() {
+        sample.extend(rows.by_ref().take(1000));
+        let cells = sample
+            .iter()
+            .flatten()
+            .flat_map(|r| date_columns.iter().filter_map(|&i| r.cells.get(i).map(String::as_str)));
+        match detect_date_order(cells) {
+            Ok(Some(order)) => {
+                report.date_order = Some(format!("{} (detected)", order.name()));
+                order
+            }
+            Ok(None) => {
+                report.date_order = Some("ymd (detected)".into());
+                DateOrder::Ymd
+            }
+            Err(why) => {
+                report.date_order = Some(format!("ymd (default: {why}; choose the date order)"));
+                report.warnings.push(format!(
+                    "dates read year first: {why}; choose the date order (dmy or mdy)"
+                ));
+                DateOrder::Ymd
+            }
+        }
+    } else {
+        if !date_columns.is_empty() {
+            report.date_order = Some(format!("{} (chosen)", opts.date_order.name()));
+        }
+        opts.date_order
+    };
+    let headers = table_headers;
+    let mut rows = sample.into_iter().chain(rows);
     loop {
         let mut pending = Vec::with_capacity(batch_size);
         for row in rows.by_ref().take(batch_size) {
@@ -442,14 +506,7 @@ async fn import_table(
                     unmapped_seen[i] = true;
                 }
             }
-            let converted = match convert_row(
-                &module,
-                &mapping,
-                &owners,
-                opts.default_owner,
-                opts.date_order,
-                &row.cells,
-            ) {
+            let converted = match convert_row(&module, &mapping, &owners, opts.default_owner, order, &headers, &row) {
                 Ok(c) => c,
                 Err(errors) => {
                     report.record(row.line, RowStatus::Failed, None, Some(errors_text(&errors)), row.cells);
@@ -470,7 +527,7 @@ async fn import_table(
                     }
                     let outcome = match found.len() {
                         0 if opts.create_missing_parents && !targets.contains(&module.name) => {
-                            match create_parent(&svc, &registry, &targets, &cell, opts).await {
+                            match create_parent(&svc, &registry, &targets, &cell, opts, &mut report.journal).await {
                                 Ok((id, note)) => {
                                     notes.push(format!("{field}: {note}"));
                                     Ok(id)
@@ -590,7 +647,40 @@ async fn import_table(
     Ok(report)
 }
 
-/// Existing records matching the batch's keys, by key.
+/// How [`existing_matches`] queries for candidates: on one match field, chosen so that a
+/// candidate is never missed (the keys are then compared normalised, all fields, here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lookup {
+    /// An e-mail or phone field: `in` on its normalised match column (exact, indexed).
+    Normalised,
+    /// A text field: a case-insensitive prefix (`LIKE`/`ILIKE`), case-folded by the
+    /// database, a superset of the equal values.
+    CaseInsensitive,
+    /// Any other field: `in` on the stored value.
+    Exact,
+}
+
+/// The match field to query on, and how.
+fn lookup_field<'a>(module: &ModuleDef, fields: &'a [String]) -> Option<(&'a String, Lookup)> {
+    let of = |name: &String| module.field(name);
+    fields
+        .iter()
+        .find(|f| of(f).is_some_and(|d| d.match_column().is_some()))
+        .map(|f| (f, Lookup::Normalised))
+        .or_else(|| {
+            fields
+                .iter()
+                .find(|f| {
+                    of(f)
+                        .is_some_and(|d| matches!(d.field_type, FieldType::Text | FieldType::Textarea | FieldType::Url))
+                })
+                .map(|f| (f, Lookup::CaseInsensitive))
+        })
+        .or_else(|| fields.first().map(|f| (f, Lookup::Exact)))
+}
+
+/// Existing records matching the batch's keys, by key: every match field compared
+/// normalised (e-mail and phone by their key, other text trimmed and case-folded).
 async fn existing_matches(
     store: &Store,
     actor: &Actor,
@@ -598,15 +688,30 @@ async fn existing_matches(
     fields: &[String],
     keys: &[(usize, String, Json)],
 ) -> Result<HashMap<String, i64>, ImportError> {
-    let Some(first) = fields.first() else {
+    let Some((field, lookup)) = lookup_field(module, fields) else {
         return Ok(HashMap::new());
     };
     let mut values: Vec<Json> = keys.iter().map(|(_, _, v)| v.clone()).collect();
+    if lookup == Lookup::CaseInsensitive {
+        values = values
+            .into_iter()
+            .filter_map(|v| v.as_str().map(|t| Json::String(t.trim().to_lowercase())))
+            .collect();
+        values.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    }
     values.dedup();
     let mut out = HashMap::new();
-    for chunk in values.chunks(500) {
-        let filter =
-            Filter::from_json(&json!({"field": first, "op": "in", "value": chunk})).map_err(StoreError::from)?;
+    // A filter holds at most 200 conditions.
+    let chunk_size = if lookup == Lookup::CaseInsensitive { 150 } else { 500 };
+    for chunk in values.chunks(chunk_size) {
+        let tree = match lookup {
+            Lookup::CaseInsensitive => json!({"any": chunk
+                .iter()
+                .map(|v| json!({"field": field, "op": "starts_with", "value": v}))
+                .collect::<Vec<_>>()}),
+            _ => json!({"field": field, "op": "in", "value": chunk}),
+        };
+        let filter = Filter::from_json(&tree).map_err(StoreError::from)?;
         let mut query = Query {
             filter,
             limit: 500,
@@ -644,13 +749,11 @@ async fn import_batch(
         names: mut dry_names,
     } = earlier;
     let svc = store.records(actor);
-    // Text keys are compared case-folded here but exactly by a query, so only e-mail and
-    // phone keys (compared normalised on both sides) may be left to the database.
-    let keys_findable = !opts.match_fields.is_empty()
-        && opts
-            .match_fields
-            .iter()
-            .all(|f| module.field(f).is_some_and(|f| f.match_column().is_some()));
+    // Keys may be left to the database when the query on an e-mail or phone field finds
+    // every candidate exactly (its normalised column); a case-folding `LIKE` folds only
+    // ASCII on SQLite, so text-only keys stay in memory for the rest of the file.
+    let lookup = lookup_field(module, &opts.match_fields);
+    let keys_findable = lookup.is_some_and(|(_, how)| how == Lookup::Normalised);
     // Duplicates: against earlier rows of the file first, then existing records.
     let keys: Vec<(usize, String, Json)> = if opts.match_fields.is_empty() {
         Vec::new()
@@ -660,24 +763,36 @@ async fn import_batch(
             .enumerate()
             .filter_map(|(i, p)| {
                 let key = match_key(module, &opts.match_fields, &p.input, actor.tz())?;
-                Some((
-                    i,
-                    key,
-                    p.input.get(&opts.match_fields[0]).cloned().unwrap_or(Json::Null),
-                ))
+                let query_value = lookup.and_then(|(f, _)| p.input.get(f).cloned()).unwrap_or(Json::Null);
+                Some((i, key, query_value))
             })
             .collect()
     };
     let existing = existing_matches(store, actor, module, &opts.match_fields, &keys).await?;
     let key_of: HashMap<usize, String> = keys.into_iter().map(|(i, k, _)| (i, k)).collect();
     let mut new_rows: Vec<(Pending, Option<String>)> = Vec::new();
+    // Rows of this batch still to be created, by key, and the later rows folded into them.
+    let mut in_batch: HashMap<String, usize> = HashMap::new();
+    let mut followers: Vec<(usize, Pending)> = Vec::new();
     for (i, p) in pending.into_iter().enumerate() {
         let key = key_of.get(&i).cloned();
+        // A repeat of a row of this batch, to update or merge: its values go into the earlier
+        // row before it is created, as they would go into the record in a later batch.
+        if opts.on_duplicate != OnDuplicate::Skip
+            && let Some(&at) = key.as_ref().and_then(|k| in_batch.get(k))
+        {
+            fold_into(module, opts.on_duplicate, &mut new_rows[at].0, &p);
+            followers.push((at, p));
+            continue;
+        }
         let target = key
             .as_ref()
             .and_then(|k| existing.get(k).copied().map(Some).or_else(|| seen.get(k).map(|s| s.id)));
         match (target, opts.on_duplicate) {
             (None, _) => {
+                if let Some(k) = &key {
+                    in_batch.insert(k.clone(), new_rows.len());
+                }
                 if let Some(k) = &key {
                     seen.insert(
                         k.clone(),
@@ -696,7 +811,11 @@ async fn import_batch(
                 Some("duplicate of an existing record or an earlier row".into()),
                 Vec::new(),
             ),
-            // An earlier row of this file that is not written yet (same batch, or a dry run).
+            // In a dry run, an earlier batch's row: a real run would update the record it made.
+            (Some(None), _) if opts.dry_run => {
+                report.record_noted(p.line, RowStatus::Updated, None, None, Vec::new(), p.note.clone())
+            }
+            // An earlier row of this file that was not written (it failed).
             (Some(None), _) => report.record(
                 p.line,
                 RowStatus::Skipped,
@@ -744,6 +863,7 @@ async fn import_batch(
     if new_rows.is_empty() {
         return Ok(Vec::new());
     }
+    let mut made: Vec<Result<Option<i64>, String>> = Vec::with_capacity(new_rows.len());
     let inputs: Vec<Map<String, Json>> = new_rows.iter().map(|(p, _)| p.input.clone()).collect();
     let create = CreateOptions {
         all_or_nothing: false,
@@ -754,6 +874,12 @@ async fn import_batch(
     let outcomes = svc.create_many_with(&module.name, &inputs, &create).await?;
     let mut later = Vec::new();
     for ((p, key), outcome) in new_rows.into_iter().zip(outcomes) {
+        made.push(
+            outcome
+                .as_ref()
+                .map(|&id| (!opts.dry_run).then_some(id))
+                .map_err(|e| e.to_string()),
+        );
         match outcome {
             Ok(id) => {
                 if let Some(names) = dry_names.as_deref_mut() {
@@ -787,5 +913,45 @@ async fn import_batch(
             Err(e) => report.record_noted(p.line, RowStatus::Failed, None, Some(e.to_string()), p.cells, p.note),
         }
     }
+    for (at, p) in followers {
+        match &made[at] {
+            Ok(id) => report.record_noted(p.line, RowStatus::Updated, *id, None, Vec::new(), p.note),
+            Err(e) => report.record_noted(
+                p.line,
+                RowStatus::Failed,
+                None,
+                Some(format!("the earlier row it repeats failed: {e}")),
+                p.cells,
+                p.note,
+            ),
+        }
+    }
     Ok(later)
+}
+
+/// Folds a later row that repeats `earlier` (same match key, same batch) into it: its
+/// values overwrite (update) or fill only what the earlier row left empty (merge); owner
+/// and read-only fields stay the earlier row's, as an update of the record would keep them.
+fn fold_into(module: &ModuleDef, how: OnDuplicate, earlier: &mut Pending, later: &Pending) {
+    for (k, v) in &later.input {
+        if k == "assigned_user_id" || module.field(k).is_none_or(|f| f.readonly) {
+            continue;
+        }
+        let empty = earlier
+            .input
+            .get(k)
+            .is_none_or(|e| e.is_null() || e.as_str().is_some_and(str::is_empty));
+        if how == OnDuplicate::Update || empty {
+            earlier.input.insert(k.clone(), v.clone());
+            earlier.deferred.retain(|(f, _)| f != k);
+        }
+    }
+    for (field, cell) in &later.deferred {
+        let set = earlier.input.contains_key(field) || earlier.deferred.iter().any(|(f, _)| f == field);
+        if how == OnDuplicate::Update || !set {
+            earlier.input.remove(field);
+            earlier.deferred.retain(|(f, _)| f != field);
+            earlier.deferred.push((field.clone(), cell.clone()));
+        }
+    }
 }

@@ -251,10 +251,15 @@ pub enum ConfigCommand {
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     /// Module API name, e.g. Leads
-    #[arg(long)]
-    pub module: String,
+    #[arg(long, required_unless_present = "undo")]
+    pub module: Option<String>,
     /// The CSV or XLSX file
-    pub file: std::path::PathBuf,
+    #[arg(required_unless_present = "undo")]
+    pub file: Option<std::path::PathBuf>,
+    /// Undo a finished import job (its id is printed by the import): remove what it created,
+    /// put back what it overwrote
+    #[arg(long, value_name = "JOB_ID", conflicts_with_all = ["module", "file"])]
+    pub undo: Option<i64>,
     /// JSON mapping: {"columns":{column: field}, "values":{field:{from: to}}, "defaults":{field: value}}
     #[arg(long)]
     pub mapping: Option<std::path::PathBuf>,
@@ -267,8 +272,8 @@ pub struct ImportArgs {
     /// auto, utf-8, gb18030 or utf-16
     #[arg(long, default_value = "auto")]
     pub encoding: String,
-    /// Dates written only in digits: ymd, dmy or mdy
-    #[arg(long, default_value = "ymd")]
+    /// Dates written only in digits: auto (detected from the values; year first when they do not tell), ymd, dmy or mdy
+    #[arg(long, default_value = "auto")]
     pub date_order: String,
     /// Check every row, write nothing
     #[arg(long)]

@@ -23,8 +23,49 @@ async fn acting_user(store: &Store, name: &str) -> anyhow::Result<sable_store::u
     Ok(user)
 }
 
-/// Runs an import and prints progress and the summary line.
+/// `sable import --undo ID`: undoes a finished import job, as the API and the UI do.
+async fn undo(store: &Store, args: &ImportArgs, job_id: i64) -> anyhow::Result<ExitCode> {
+    let user = acting_user(store, &args.as_user).await?;
+    let job = sable_import::jobs::undo(store, &user.actor(), job_id)
+        .await
+        .map_err(|e| match e {
+            sable_store::StoreError::Conflict(sable_store::Conflict::State(why)) => {
+                anyhow::anyhow!("import job {job_id}: {why}")
+            }
+            e => anyhow::anyhow!("import job {job_id}: {e}"),
+        })?;
+    println!(
+        "undid import job {} into {} ({}): removed {} created, restored {} updated",
+        job.id, job.module, job.file_name, job.created, job.updated
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The options of a command-line import as a job keeps them (as the API takes them).
+fn options_json(args: &ImportArgs, module: &str) -> serde_json::Value {
+    serde_json::json!({
+        "module": module,
+        "source": "cli",
+        "match": args.match_fields,
+        "on_duplicate": args.on_duplicate,
+        "encoding": args.encoding,
+        "date_order": args.date_order,
+        "dry_run": args.dry_run,
+        "create_fields": args.create_fields,
+        "add_picklist_values": args.add_picklist_values,
+        "all_or_nothing": args.all_or_nothing,
+        "create_missing_parents": args.create_missing_parents,
+    })
+}
+
+/// Runs an import as an import job (so it can be undone) and prints progress, the job id
+/// and, last, the summary line.
 pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let (module, file) = match (&args.undo, &args.module, &args.file) {
+        (Some(id), _, _) => return undo(store, args, *id).await,
+        (None, Some(module), Some(file)) => (module.clone(), file.clone()),
+        _ => anyhow::bail!("sable import needs --module and a file, or --undo JOB_ID"),
+    };
     let user = acting_user(store, &args.as_user).await?;
     let mapping: Option<MappingFile> = match &args.mapping {
         Some(p) => Some(
@@ -41,9 +82,26 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
     };
     let encoding =
         EncodingChoice::parse(&args.encoding).with_context(|| format!("unknown encoding {}", args.encoding))?;
-    let open = || open_file(&args.file, encoding, Limits::default());
+    let open = || open_file(&file, encoding, Limits::default());
+    if module == "Users" {
+        // Users are not records: created with an unknown password, skipped when they exist.
+        let table = open().map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let report = sable_import::users::import_users(store, &user.actor(), table, mapping.as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        for r in report.rows.iter().filter(|r| r.status != RowStatus::Created) {
+            eprintln!("line {}: {}", r.line, r.reason.as_deref().unwrap_or(""));
+        }
+        eprintln!("new users have no password yet: set one with `sable user passwd NAME`");
+        println!("{}", report.summary());
+        return Ok(if report.failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     let opts = ImportOptions {
-        module: args.module.clone(),
+        module: module.clone(),
         mapping,
         match_fields: args.match_fields.clone(),
         on_duplicate: OnDuplicate::parse(&args.on_duplicate).with_context(|| {
@@ -55,16 +113,21 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
         dry_run: args.dry_run,
         default_owner,
         date_order: DateOrder::parse(&args.date_order)
-            .with_context(|| format!("--date-order must be ymd, dmy or mdy, not {}", args.date_order))?,
+            .with_context(|| format!("--date-order must be auto, ymd, dmy or mdy, not {}", args.date_order))?,
         batch: 500,
         create_missing_parents: args.create_missing_parents,
     };
-    let table = open().map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let mut table = open().map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     eprintln!(
         "reading {} ({}, {} columns)",
-        args.file.display(),
+        file.display(),
         table.encoding,
         table.headers.len()
+    );
+    anyhow::ensure!(
+        table.rows().next().is_some(),
+        "{}: the file has a header row but no data rows: nothing to import",
+        file.display()
     );
     drop(table);
     let extras = Extras {
@@ -72,17 +135,30 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
         add_picklist_values: args.add_picklist_values,
         all_or_nothing: args.all_or_nothing,
     };
-    let report = import_with_extras(store, &user.actor(), open, &opts, extras, |done| {
-        eprint!("\r{done} rows read")
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let actor = user.actor();
+    let file_name = file
+        .file_name()
+        .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let job_id = sable_store::imports::create_job(store, &actor, &module, &file_name, &options_json(args, &module))
+        .await
+        .context("recording the import job")?;
+    println!("import job {job_id}");
+    let outcome = import_with_extras(store, &actor, open, &opts, extras, |done| eprint!("\r{done} rows read"))
+        .await
+        .map_err(|e| e.to_string());
+    sable_import::jobs::finish(store, job_id, &outcome)
+        .await
+        .context("recording the end of the import job")?;
+    let report = outcome.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     eprintln!();
     if !report.created_fields.is_empty() {
         eprintln!("created custom fields: {}", report.created_fields.join(", "));
     }
     for (field, value) in &report.added_picklist_values {
         eprintln!("added `{value}` to the picklist of {field}");
+    }
+    if let Some(order) = &report.date_order {
+        eprintln!("dates read in the order {order}");
     }
     for w in &report.warnings {
         eprintln!("warning: {w}");
@@ -97,7 +173,13 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
         );
     }
     for r in report.rows.iter().filter(|r| r.status == RowStatus::Failed).take(20) {
-        eprintln!("line {}: {}", r.line, r.reason.as_deref().unwrap_or(""));
+        let reason = r.reason.as_deref().unwrap_or("");
+        // Reading errors name their line already.
+        if reason.starts_with("Line ") {
+            eprintln!("{reason}");
+        } else {
+            eprintln!("line {}: {reason}", r.line);
+        }
     }
     if let Some(path) = &args.failed_rows {
         let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
@@ -114,6 +196,9 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
     }
     if report.dry_run {
         eprintln!("dry run: nothing was written");
+    }
+    if !report.dry_run && report.created + report.updated > 0 {
+        eprintln!("undo with: sable import --undo {job_id}");
     }
     println!("{}", report.summary());
     Ok(if report.failed == 0 {

@@ -42,7 +42,8 @@ pub struct JournalEntry {
     pub record_id: i64,
     /// `created` or `updated`.
     pub action: String,
-    /// For updates: the fields' values before (wire form).
+    /// For updates: the fields' values before (wire form). For a record created in another
+    /// module than the job's (a missing parent made for a reference): `{"module": name}`.
     pub before: Option<Json>,
 }
 

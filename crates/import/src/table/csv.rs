@@ -230,7 +230,11 @@ impl CsvRows {
             breaks_before += count_lf(bytes);
             cells.push(cell.to_owned());
         }
-        Ok(TableRow { line, cells })
+        Ok(TableRow {
+            line,
+            cells,
+            number_cells: Vec::new(),
+        })
     }
 }
 

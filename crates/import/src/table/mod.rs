@@ -163,8 +163,8 @@ impl From<std::io::Error> for TableError {
     }
 }
 
-/// One data row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One data row. Rows compare by line and cells.
+#[derive(Debug, Clone, Default, Eq)]
 pub struct TableRow {
     /// 1-based line in the file where the record starts (the header is line 1 unless
     /// blank lines precede it; for XLSX, the sheet's row number).
@@ -172,6 +172,15 @@ pub struct TableRow {
     /// The cells, untrimmed. Rows shorter than the header are padded with `""`; longer
     /// rows keep their extra cells.
     pub cells: Vec<String>,
+    /// The indexes of the cells that were numbers in a spreadsheet (never in CSV): only
+    /// these may be Excel serial dates whatever their value.
+    pub number_cells: Vec<usize>,
+}
+
+impl PartialEq for TableRow {
+    fn eq(&self, other: &Self) -> bool {
+        self.line == other.line && self.cells == other.cells
+    }
 }
 
 /// An opened table: detected facts and a streaming row iterator.

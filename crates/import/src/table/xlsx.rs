@@ -134,7 +134,17 @@ impl XlsxRows {
                     return Some(Err(e));
                 }
             }
-            return Some(Ok(TableRow { line, cells }));
+            let number_cells = row
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| matches!(c, Data::Int(_) | Data::Float(_)))
+                .map(|(i, _)| i)
+                .collect();
+            return Some(Ok(TableRow {
+                line,
+                cells,
+                number_cells,
+            }));
         }
     }
 }

@@ -192,23 +192,28 @@ fn quoted_cells_with_commas_quotes_and_line_breaks() {
         vec![
             TableRow {
                 line: 2,
-                cells: vec!["1".into(), "a, b".into(), "x".into()]
+                cells: vec!["1".into(), "a, b".into(), "x".into()],
+                ..Default::default()
             },
             TableRow {
                 line: 3,
-                cells: vec!["2".into(), "say \"hi\"".into(), "y".into()]
+                cells: vec!["2".into(), "say \"hi\"".into(), "y".into()],
+                ..Default::default()
             },
             TableRow {
                 line: 4,
-                cells: vec!["3".into(), "line one\nline two\n\nline four".into(), "z".into()]
+                cells: vec!["3".into(), "line one\nline two\n\nline four".into(), "z".into()],
+                ..Default::default()
             },
             TableRow {
                 line: 8,
-                cells: vec!["4".into(), "".into(), "".into()]
+                cells: vec!["4".into(), "".into(), "".into()],
+                ..Default::default()
             },
             TableRow {
                 line: 9,
-                cells: vec!["5".into(), "plain".into(), "\"quoted\"".into()]
+                cells: vec!["5".into(), "plain".into(), "\"quoted\"".into()],
+                ..Default::default()
             },
         ]
     );
@@ -678,7 +683,8 @@ fn unclosed_quote_does_not_swallow_the_file() {
             rows,
             vec![TableRow {
                 line: 2,
-                cells: vec!["1".into(), cell.into()]
+                cells: vec!["1".into(), cell.into()],
+                ..Default::default()
             }],
             "{csv:?}"
         );

@@ -58,6 +58,7 @@ fn expected_rows() -> Vec<TableRow> {
     let row = |line: u64, cells: &[&str]| TableRow {
         line,
         cells: cells.iter().map(|c| c.to_string()).collect(),
+        ..Default::default()
     };
     vec![
         row(
@@ -118,7 +119,8 @@ fn header_below_blank_rows() {
         ok_rows(&mut table),
         vec![TableRow {
             line: 4,
-            cells: vec!["Alice".into(), "".into(), "Paris".into()]
+            cells: vec!["Alice".into(), "".into(), "Paris".into()],
+            ..Default::default()
         }]
     );
 }
@@ -157,7 +159,8 @@ fn limits_apply_per_row() {
             }),
             Ok(TableRow {
                 line: 4,
-                cells: vec!["ok".into(), "".into(), "".into()]
+                cells: vec!["ok".into(), "".into(), "".into()],
+                ..Default::default()
             }),
         ]
     );

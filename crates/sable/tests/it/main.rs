@@ -417,6 +417,235 @@ fn import_prints_a_summary_and_fails_on_bad_rows_and_export_round_trips() {
     assert!(!missing.status.success());
 }
 
+/// The job id an import prints (`import job N`).
+fn job_id(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("import job "))
+        .unwrap_or_else(|| panic!("no job id in {stdout}"))
+        .to_string()
+}
+
+/// Data lines of an export (header and BOM left out).
+fn exported_rows(cli: &Cli, module: &str) -> Vec<String> {
+    let out = cli.path(&format!("{module}-count.csv"));
+    cli.ok(
+        &[
+            "export",
+            "--module",
+            module,
+            "--encoding",
+            "utf-8",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_command_line_import_is_a_job_that_can_be_undone() {
+    let cli = Cli::new();
+    let leads = cli.path("leads.csv");
+    write(
+        &leads,
+        "lastname,company,email\n张,甲,zhang@example.cn\n李,乙,li@example.cn\n".as_bytes(),
+    );
+    let out = cli.ok(&["import", "--module", "Leads", leads.to_str().unwrap()], "");
+    assert_eq!(
+        out.lines().last(),
+        Some("created 2, updated 0, skipped 0, failed 0"),
+        "{out}"
+    );
+    let first = job_id(&out);
+    // An update by e-mail is journalled with the values before.
+    write(&leads, "lastname,company,email\n张,新甲,zhang@example.cn\n".as_bytes());
+    let out = cli.ok(
+        &[
+            "import",
+            "--module",
+            "Leads",
+            leads.to_str().unwrap(),
+            "--match",
+            "email",
+            "--on-duplicate",
+            "update",
+        ],
+        "",
+    );
+    assert_eq!(
+        out.lines().last(),
+        Some("created 0, updated 1, skipped 0, failed 0"),
+        "{out}"
+    );
+    let second = job_id(&out);
+    assert_ne!(first, second);
+    assert!(exported_rows(&cli, "Leads").iter().any(|l| l.contains("新甲")));
+    let undone = cli.ok(&["import", "--undo", &second], "");
+    assert!(undone.contains(&format!("undid import job {second}")), "{undone}");
+    let rows = exported_rows(&cli, "Leads");
+    assert!(
+        rows.iter().any(|l| l.contains(",甲,")) && !rows.iter().any(|l| l.contains("新甲")),
+        "{rows:?}"
+    );
+    // Twice is refused, and so is a job that does not exist.
+    let again = cli.run(&["import", "--undo", &second], "");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("undone"), "{again:?}");
+    assert!(!cli.run(&["import", "--undo", "9999"], "").status.success());
+    cli.ok(&["import", "--undo", &first], "");
+    assert_eq!(exported_rows(&cli, "Leads"), Vec::<String>::new());
+    // Parents made for missing references go too.
+    let contacts = cli.path("contacts.csv");
+    write(&contacts, "lastname,account_id\n张,新公司\n".as_bytes());
+    let out = cli.ok(
+        &[
+            "import",
+            "--module",
+            "Contacts",
+            contacts.to_str().unwrap(),
+            "--create-missing-parents",
+        ],
+        "",
+    );
+    assert_eq!(exported_rows(&cli, "Accounts").len(), 1);
+    cli.ok(&["import", "--undo", &job_id(&out)], "");
+    assert_eq!(exported_rows(&cli, "Accounts"), Vec::<String>::new());
+    assert_eq!(exported_rows(&cli, "Contacts"), Vec::<String>::new());
+    // --undo takes no file.
+    assert!(
+        !cli.run(
+            &["import", "--undo", &first, "--module", "Leads", leads.to_str().unwrap()],
+            ""
+        )
+        .status
+        .success()
+    );
+}
+
+/// Runs `sable import --module Leads FILE [EXTRA…]`; returns (success, stdout, stderr).
+fn import_leads(cli: &Cli, file: &Path, extra: &[&str]) -> (bool, String, String) {
+    let mut args = vec!["import", "--module", "Leads", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = cli.run(&args, "");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_files_get_a_clear_message_and_leave_nothing_half_written() {
+    let cli = Cli::new();
+    cli.ok(&["migrate"], "");
+    // Refused files: a message, a non-zero exit, no job and no record.
+    let refused: [(&str, Vec<u8>, &str); 3] = [
+        ("empty.csv", Vec::new(), "empty"),
+        ("binary.csv", (0..=255u8).cycle().take(10_000).collect(), "binary"),
+        ("header.csv", b"lastname,company\r\n\r\n".to_vec(), "no data rows"),
+    ];
+    for (name, bytes, says) in refused {
+        let path = cli.path(name);
+        write(&path, &bytes);
+        let (ok, stdout, stderr) = import_leads(&cli, &path, &[]);
+        assert!(!ok, "{name} is refused");
+        assert!(stderr.contains(says), "{name}: {stderr}");
+        assert!(
+            !stdout.contains("import job"),
+            "{name}: no job for a refused file: {stdout}"
+        );
+    }
+    assert_eq!(exported_rows(&cli, "Leads"), Vec::<String>::new());
+    // Bad rows: each reported with its line, the exit non-zero, the good rows written whole
+    // (or, with --all-or-nothing, nothing at all).
+    let good = |tag: &str| -> String { (0..10).map(|i| format!("{tag}{i},北京星辰科技{i}\n")).collect() };
+    let mut invalid = format!("姓,公司\n{}", good("张")).into_bytes();
+    invalid.extend_from_slice(b"\xe7\x8e\x8b\xff,bad\n");
+    invalid.extend_from_slice(good("李").as_bytes());
+    let wide = format!(
+        "lastname,company\n{}{}\n{}",
+        good("王"),
+        vec!["x"; 10_000].join(","),
+        good("赵")
+    );
+    let big = format!(
+        "lastname,company\n{}big,{}\n{}",
+        good("钱"),
+        "y".repeat(1 << 20),
+        good("孙")
+    );
+    let bad_rows: [(&str, Vec<u8>, &str); 3] = [
+        ("invalid-utf8.csv", invalid, "Line 12: the text is not valid UTF-8"),
+        ("wide.csv", wide.into_bytes(), "10000 columns"),
+        ("big-cell.csv", big.into_bytes(), "longer than"),
+    ];
+    let mut expected = 0;
+    for (name, bytes, says) in bad_rows {
+        let path = cli.path(name);
+        write(&path, &bytes);
+        let (ok, stdout, stderr) = import_leads(&cli, &path, &["--all-or-nothing"]);
+        assert!(!ok, "{name}");
+        assert!(
+            stderr.contains(says) && stderr.contains("nothing was written"),
+            "{name}: {stderr}"
+        );
+        assert_eq!(exported_rows(&cli, "Leads").len(), expected, "{name}: all or nothing");
+        let (ok, stdout2, stderr) = import_leads(&cli, &path, &[]);
+        assert!(!ok, "{name}: a failed row makes the exit non-zero");
+        assert!(stderr.contains(says), "{name}: {stderr}");
+        assert_eq!(
+            stdout2.lines().last(),
+            Some("created 20, updated 0, skipped 0, failed 1"),
+            "{name}: {stdout} {stdout2}"
+        );
+        expected += 20;
+        let rows = exported_rows(&cli, "Leads");
+        assert_eq!(rows.len(), expected, "{name}: only the good rows");
+        assert!(!rows.iter().any(|r| r.contains("bad") || r.contains("yyyy")), "{name}");
+    }
+}
+
+#[test]
+fn users_import_from_a_sheet() {
+    let cli = Cli::new();
+    let sheet = cli.path("team.csv");
+    write(
+        &sheet,
+        "sales_agent,manager\nAnna Snelling,Dustin\n张三,Dustin\n".as_bytes(),
+    );
+    let mapping = cli.path("team.json");
+    write(&mapping, br#"{"columns":{"sales_agent":"name","manager":""}}"#);
+    let args = [
+        "import",
+        "--module",
+        "Users",
+        sheet.to_str().unwrap(),
+        "--mapping",
+        mapping.to_str().unwrap(),
+    ];
+    let out = cli.ok(&args, "");
+    assert_eq!(
+        out.lines().last(),
+        Some("created 2, updated 0, skipped 0, failed 0"),
+        "{out}"
+    );
+    let list = cli.ok(&["user", "list"], "");
+    assert!(list.contains("anna.snelling") && list.contains("张三"), "{list}");
+    let out = cli.ok(&args, "");
+    assert_eq!(
+        out.lines().last(),
+        Some("created 0, updated 0, skipped 2, failed 0"),
+        "{out}"
+    );
+}
+
 /// A running `sable` process, killed when dropped.
 struct Server {
     child: std::process::Child,

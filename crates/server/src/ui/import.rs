@@ -466,7 +466,7 @@ pub async fn run(State(state): State<AppState>, user: UiUser, body: Bytes) -> Re
     );
     options.insert(
         "date_order".into(),
-        json!(form_value(&form, "date_order").unwrap_or("ymd")),
+        json!(form_value(&form, "date_order").unwrap_or("auto")),
     );
     options.insert("dry_run".into(), json!(form_value(&form, "dry_run").is_some()));
     options.insert(
@@ -599,6 +599,28 @@ async fn job_view(state: &AppState, user: &UiUser, id: &str, template: &str) -> 
             fill(
                 Catalogs::embedded().get(user.lang, "import_added_values"),
                 &[("values", added.join(", "))],
+            ),
+        );
+    }
+    // The digit order dates were read in, when day or month came first (chosen, or detected
+    // from the file; year first when undecided is itself a warning from the import).
+    let order = job
+        .report
+        .as_ref()
+        .and_then(|r| r.get("date_order"))
+        .and_then(Json::as_str)
+        .and_then(|o| o.split_whitespace().next());
+    let format = match order {
+        Some("dmy") => Some("DD/MM/YYYY"),
+        Some("mdy") => Some("MM/DD/YYYY"),
+        _ => None,
+    };
+    if let Some(format) = format {
+        warnings.insert(
+            0,
+            fill(
+                Catalogs::embedded().get(user.lang, "import_date_order_used"),
+                &[("format", format.to_string())],
             ),
         );
     }

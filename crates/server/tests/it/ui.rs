@@ -1890,6 +1890,41 @@ async fn import_wizard_keeps_the_encoding_creates_chosen_fields_and_reports_warn
 }
 
 #[tokio::test]
+async fn an_import_job_page_says_the_detected_date_order() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let boundary = "sable-date-order-boundary";
+        let csv = "lastname,birthday\n甲,25/12/1990\n乙,05/03/1991\n";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n{{\"module\":\"Contacts\"}}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+        );
+        let (status, started) = app
+            .raw(
+                "POST",
+                "/api/v1/imports",
+                &format!("multipart/form-data; boundary={boundary}"),
+                body.into_bytes(),
+            )
+            .await;
+        assert!(status.is_success(), "{started}");
+        let id = started["id"].as_i64().unwrap();
+        let job = wizard_finished(&app, &mut b, &format!("/import/jobs/{id}")).await;
+        assert!(
+            job.contains("纯数字日期按 DD&#x2f;MM&#x2f;YYYY 读取"),
+            "{}: {job}",
+            db.backend
+        );
+        let (_, j) = app.admin("GET", &format!("/api/v1/imports/{id}"), None).await;
+        assert_eq!(j["report"]["date_order"], "dmy (detected)", "{j}");
+        assert_eq!(j["created"], 2, "{j}");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn selected_rows_export_in_the_chosen_encoding_and_format() {
     for db in all_backends().await {
         let app = spawn_app(&db).await;
