@@ -171,7 +171,7 @@
   //           data-search-url="/ui/lookup/Accounts?q=" [data-empty-text="无匹配"]>
   //    <ul class="typeahead-results"></ul>
   //  </div>
-  // The endpoint returns JSON [{"id": 1, "label": "…"}].
+  // The endpoint returns JSON [{"id": 1, "label": "…"[, "module": "客户"]}].
 
   var DEBOUNCE_MS = 200;
   var MIN_CHARS = 1;
@@ -290,6 +290,13 @@
       li.setAttribute("aria-selected", "false");
       li.setAttribute("data-index", String(i));
       li.textContent = labelOf(st.items[i]);   // never innerHTML with data
+      if (st.items[i].module) {
+        // Several target modules: say which one each hit belongs to.
+        var tag = doc.createElement("span");
+        tag.className = "typeahead-module";
+        tag.textContent = " · " + String(st.items[i].module);
+        li.appendChild(tag);
+      }
       st.list.appendChild(li);
     }
     openList(st);

@@ -305,8 +305,14 @@ impl<'a> RecordService<'a> {
 
     /// Global search over every module the actor may see.
     pub async fn search(&self, text: &str, limit: u32) -> StoreResult<Vec<SearchHit>> {
+        self.search_in(text, &[], limit).await
+    }
+
+    /// Search restricted to the named modules (every module when empty), e.g. the targets
+    /// of a reference field, so hits in busier modules cannot crowd them out.
+    pub async fn search_in(&self, text: &str, modules: &[String], limit: u32) -> StoreResult<Vec<SearchHit>> {
         let registry = self.store.registry().await?;
-        Ok(search::search(self.store.db(), &registry, self.actor, text, limit).await?)
+        Ok(search::search(self.store.db(), &registry, self.actor, text, modules, limit).await?)
     }
 
     /// Creates a record and returns it as stored.

@@ -2010,3 +2010,74 @@ async fn a_running_import_shows_a_bar_that_fills() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn type_ahead_searches_only_the_fields_target_modules() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        // 210 newer contacts match the text: a global search (limit 200) would hold no account
+        let system = sable_store::Actor::unrestricted_for_system_jobs();
+        let admin = sable_store::users::find_user(&app.store, "admin")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let account = app
+            .store
+            .records(&system)
+            .create(
+                "Accounts",
+                json!({"accountname": "星辰科技", "assigned_user_id": admin})
+                    .as_object()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let contacts: Vec<_> = (0..210)
+            .map(|i| {
+                json!({"lastname": format!("星辰联系人{i}"), "assigned_user_id": admin})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            })
+            .collect();
+        app.store
+            .records(&system)
+            .create_many("Contacts", &contacts, true)
+            .await
+            .unwrap();
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let one = b.get(&app, "/ui/lookup/Accounts?q=%E6%98%9F%E8%BE%B0").await;
+        assert_eq!(one.status, StatusCode::OK, "{}", db.backend);
+        let hits: serde_json::Value = serde_json::from_str(&one.body).unwrap();
+        assert_eq!(
+            hits,
+            json!([{"id": account.id, "label": "星辰科技"}]),
+            "{}: the account is found past 210 contacts",
+            db.backend
+        );
+        // several targets: every one is searched and each hit names its module
+        let both = b.get(&app, "/ui/lookup/Accounts,Contacts?q=%E6%98%9F%E8%BE%B0").await;
+        let hits: serde_json::Value = serde_json::from_str(&both.body).unwrap();
+        let hits = hits.as_array().unwrap();
+        assert_eq!(hits.len(), 10, "{}", db.backend);
+        assert!(
+            hits.iter().all(|h| h["module"] == "联系人"),
+            "{both:?}",
+            both = both.body
+        );
+        let found = b
+            .get(
+                &app,
+                "/ui/lookup/Accounts,Contacts?q=%E6%98%9F%E8%BE%B0%E7%A7%91%E6%8A%80",
+            )
+            .await;
+        let hits: serde_json::Value = serde_json::from_str(&found.body).unwrap();
+        assert_eq!(hits, json!([{"id": account.id, "label": "星辰科技", "module": "客户"}]));
+        // an unknown module finds nothing rather than everything
+        let none = b.get(&app, "/ui/lookup/Nope?q=%E6%98%9F%E8%BE%B0").await;
+        assert_eq!(none.body, "[]");
+        db.cleanup().await;
+    }
+}
