@@ -48,6 +48,7 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/m/{module}/export", get(list::export).post(list::export_selected))
         .route("/m/{module}/bulk", post(bulk::apply))
         .route("/m/{module}/duplicates", post(form::duplicates))
+        .route("/m/{module}/filter-row", get(list::filter_row))
         .route("/m/{module}/views", post(views::save))
         .route("/m/{module}/views/{id}/delete", post(views::delete))
         .route("/m/{module}/{id}", get(detail::show_detail).post(form::save))

@@ -2081,3 +2081,121 @@ async fn type_ahead_searches_only_the_fields_target_modules() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn filter_builder_nests_groups_and_fits_widgets_to_fields() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        for (name, status, city) in [
+            ("甲", "Hot", "北京"),
+            ("乙", "Cold", "上海"),
+            ("丙", "Hot", "上海"),
+            ("丁", "Warm", "上海"),
+        ] {
+            app.admin(
+                "POST",
+                "/api/v1/records/Leads",
+                Some(json!({"fields": {"lastname": name, "leadstatus": status, "city": city, "company": format!("{name}公司")}})),
+            )
+            .await;
+        }
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        // city = 上海 and (status = Hot or status = Cold), the date by the relative picker
+        let nested = "m=all&f=city&o=eq&v=%E4%B8%8A%E6%B5%B7&r=&n=&g=0\
+            &m1=any&f=leadstatus&o=eq&v=Hot&r=&n=&g=1&f=leadstatus&o=eq&v=Cold&r=&n=&g=1\
+            &f=createdtime&o=eq&v=&r=last_n_days&n=3&g=0";
+        let p = b.get(&app, &format!("/m/Leads?{nested}")).await;
+        assert_eq!(p.status, StatusCode::OK, "{}", db.backend);
+        assert!(
+            p.body.contains("乙公司")
+                && p.body.contains("丙公司")
+                && !p.body.contains("甲公司")
+                && !p.body.contains("丁公司"),
+            "{}: {}",
+            db.backend,
+            p.body
+        );
+        // the builder shows the group with its mode, the picklist by its labels, the relative date picked
+        assert!(
+            p.body.contains("name=\"m1\" value=\"any\" checked"),
+            "the nested group's mode"
+        );
+        assert!(
+            p.body.contains("<option value=\"Hot\" selected>热</option>"),
+            "picklist labels"
+        );
+        assert!(
+            p.body
+                .contains("<option value=\"last_n_days\" selected>最近 N 天</option>")
+        );
+        assert!(
+            p.body
+                .contains("name=\"n\" type=\"number\" min=\"1\" max=\"3650\" value=\"3\"")
+        );
+        // saved as a view, it comes back the same
+        let csrf = hidden(&p.body, "_csrf");
+        let mut form: Vec<(String, String)> = form_urlencoded::parse(nested.replace(' ', "").as_bytes())
+            .into_owned()
+            .collect();
+        form.extend([
+            ("_csrf".into(), csrf.clone()),
+            ("name".into(), "上海热冷".into()),
+            ("shared".into(), "1".into()),
+        ]);
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let s = b.post(&app, "/m/Leads/views", &pairs).await;
+        assert_eq!(s.status, StatusCode::SEE_OTHER);
+        let view = b.get(&app, s.location.as_deref().unwrap()).await;
+        assert!(
+            view.body.contains("乙公司") && view.body.contains("丙公司") && !view.body.contains("甲公司"),
+            "{}",
+            view.body
+        );
+        assert!(
+            view.body.contains("name=\"m1\" value=\"any\" checked") && view.body.contains("value=\"Cold\" selected")
+        );
+        let saved =
+            sable_store::views::list_views(&app.store, &sable_store::Actor::unrestricted_for_system_jobs(), "Leads")
+                .await
+                .unwrap();
+        assert_eq!(
+            saved[0].definition.filter,
+            json!({"all": [
+                {"field": "city", "op": "eq", "value": "上海"},
+                {"any": [
+                    {"field": "leadstatus", "op": "eq", "value": "Hot"},
+                    {"field": "leadstatus", "op": "eq", "value": "Cold"}
+                ]},
+                {"field": "createdtime", "op": "eq", "value": {"relative": "last_n_days", "n": 3}}
+            ]})
+        );
+        // a row fetched again for another field: only that type's operators and widget
+        let row = b.get(&app, "/m/Leads/filter-row?f=emailoptout&o=contains&v=&g=1").await;
+        assert_eq!(row.status, StatusCode::OK);
+        assert!(
+            !row.body.contains("value=\"contains\"") && !row.body.contains("value=\"lt\""),
+            "{}",
+            row.body
+        );
+        assert!(
+            row.body.contains(">是</option>")
+                && row.body.contains(">否</option>")
+                && row.body.contains("name=\"g\" value=\"1\"")
+        );
+        let row = b.get(&app, "/m/Leads/filter-row?f=createdtime&o=ge").await;
+        assert!(
+            row.body.contains("type=\"date\"")
+                && row.body.contains("value=\"this_quarter\"")
+                && row.body.contains("value=\"between\"")
+        );
+        let row = b.get(&app, "/m/Leads/filter-row?f=leadstatus&o=lt").await;
+        assert!(
+            !row.body.contains("value=\"lt\"") && row.body.contains("value=\"starts_with\""),
+            "{}",
+            row.body
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
