@@ -163,4 +163,5 @@ pub const REFUSAL_KEYS: &[&str] = &[
     "refused_sort_field",
     "refused_sort_id",
     "refused_sort_many",
+    "refused_currency",
 ];

@@ -2,6 +2,7 @@
 //! generated from module metadata so custom fields appear without code.
 //! Handlers parse, call the store's services, and render a template.
 
+mod admin_company;
 mod admin_fields;
 mod admin_users;
 mod assets;
@@ -59,6 +60,7 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/m/{module}/{id}/comments", post(detail::add_comment))
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
+        .route("/admin/company", get(admin_company::show).post(admin_company::save))
         .route("/admin/fields", get(admin_fields::list))
         .route("/admin/fields/{module}", post(admin_fields::add))
         .route("/admin/fields/{module}/layout", post(admin_fields::layout))
@@ -169,6 +171,11 @@ impl Layout {
                 href: "/admin/fields".into(),
                 label: catalogs.get(user.lang, "nav_admin_fields").into(),
                 active: active == "admin_fields",
+            });
+            nav.push(NavItem {
+                href: "/admin/company".into(),
+                label: catalogs.get(user.lang, "nav_admin_company").into(),
+                active: active == "admin_company",
             });
         }
         let flash = flash.filter(|k| FLASH_KEYS.contains(k)).map(|k| {

@@ -2199,3 +2199,77 @@ async fn filter_builder_nests_groups_and_fits_widgets_to_fields() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn money_is_shown_in_the_company_base_currency() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, opp) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Opportunities",
+                Some(json!({"fields": {"potentialname": "币种商机", "amount": "1234567.5", "closingdate": "2026-03-05"}})),
+            )
+            .await;
+        let id = opp["id"].as_i64().unwrap();
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        // the default is CNY
+        let detail = b.get(&app, &format!("/m/Opportunities/{id}")).await;
+        assert!(detail.body.contains("¥1,234,567.50"), "{}", db.backend);
+        let company = b.get(&app, "/admin/company").await;
+        assert_eq!(company.status, StatusCode::OK);
+        assert!(company.body.contains("<option value=\"CNY\" selected>CNY (¥)</option>"));
+        let csrf = hidden(&company.body, "_csrf");
+        let saved = b
+            .post(&app, "/admin/company", &[("_csrf", &csrf), ("currency", "USD")])
+            .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER);
+        let detail = b.get(&app, &format!("/m/Opportunities/{id}")).await;
+        assert!(detail.body.contains("$1,234,567.50") && !detail.body.contains("¥1,234,567"));
+        let list = b.get(&app, "/m/Opportunities").await;
+        assert!(list.body.contains("$1,234,567.50"));
+        let home = b.get(&app, "/").await;
+        assert!(home.body.contains("$1,234,567.50"), "the pipeline on the home page");
+        // a currency without a well-known sign is written by its code
+        b.post(
+            &app,
+            "/admin/company",
+            &[("_csrf", &csrf), ("currency", "other"), ("currency_other", "chf")],
+        )
+        .await;
+        assert!(
+            b.get(&app, &format!("/m/Opportunities/{id}"))
+                .await
+                .body
+                .contains("CHF 1,234,567.50")
+        );
+        // a bad code is refused in the reader's language
+        let bad = b
+            .post(
+                &app,
+                "/admin/company",
+                &[("_csrf", &csrf), ("currency", "other"), ("currency_other", "元")],
+            )
+            .await;
+        assert!(bad.body.contains("不是货币代码"), "{}", bad.body);
+        // only administrators change it
+        app.admin(
+            "POST",
+            "/api/v1/users",
+            Some(json!({"user_name": "seller", "password": "seller-pass-1", "last_name": "Seller"})),
+        )
+        .await;
+        let mut other = Browser::new();
+        other.login(&app, "seller", "seller-pass-1").await;
+        assert_eq!(other.get(&app, "/admin/company").await.status, StatusCode::FORBIDDEN);
+        let page = other.get(&app, "/").await;
+        let csrf = hidden(&page.body, "_csrf");
+        let refused = other
+            .post(&app, "/admin/company", &[("_csrf", &csrf), ("currency", "EUR")])
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
