@@ -77,9 +77,13 @@ impl<'a> RecordService<'a> {
         let registry = self.store.registry().await?;
         let module = registry.module(name)?.clone();
         if !module.entity {
-            return Err(StoreError::BadRequest(format!(
-                "{name} records are managed through their own endpoints"
-            )));
+            return Err(StoreError::Refused(
+                sable_core::Refusal::new(
+                    "refused_not_entity",
+                    format!("{name} records are managed through their own endpoints"),
+                )
+                .arg("module", name),
+            ));
         }
         Ok((registry, module))
     }

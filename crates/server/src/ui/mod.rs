@@ -84,7 +84,7 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
 
 /// Messages a redirect may ask a page to show (`?flash=key`); only these, so a crafted
 /// URL cannot put text on the page.
-pub(crate) const FLASH_KEYS: [&str; 20] = [
+pub(crate) const FLASH_KEYS: [&str; 23] = [
     "settings_saved",
     "comment_added",
     "view_saved",
@@ -105,6 +105,9 @@ pub(crate) const FLASH_KEYS: [&str; 20] = [
     "view_name_invalid",
     "view_column_invalid",
     "view_filter_invalid",
+    "refused_comment_empty",
+    "refused_comment_long",
+    "refused_comment_control",
 ];
 
 /// A link in the navigation.

@@ -1446,6 +1446,27 @@ async fn comments_on_records() {
             )
             .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
+        // an empty comment is refused with the reason in the reader's language, page and API
+        let empty = b
+            .post(
+                &app,
+                &format!("/m/Accounts/{id}/comments"),
+                &[("_csrf", &csrf), ("body", "  ")],
+            )
+            .await;
+        let shown = b.get(&app, empty.location.as_deref().unwrap()).await;
+        assert!(shown.body.contains("评论不能为空。"), "{}", shown.body);
+        let req = Request::builder()
+            .method("POST")
+            .uri(&path)
+            .header("authorization", format!("Bearer {}", app.admin_token))
+            .header("content-type", "application/json")
+            .header("accept-language", "zh-CN,zh;q=0.9")
+            .body(Body::from(json!({"body": "x".repeat(10_001)}).to_string()))
+            .unwrap();
+        let (s, e) = app.send(req).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert_eq!(e["error"]["message"], "评论最多 10000 个字符。", "{e}");
         let (_, list) = app.admin("GET", &path, None).await;
         assert_eq!(list["items"][0]["body"], "第二条评论", "newest first");
         assert_eq!(list["items"].as_array().unwrap().len(), 2);
