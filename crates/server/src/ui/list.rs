@@ -598,13 +598,10 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
             .collect(),
         editable_fields: m
             .writable_fields()
-            .filter(|f| {
-                !matches!(
-                    f.field_type,
-                    FieldType::Reference | FieldType::Owner | FieldType::Multipicklist
-                )
-            })
-            // the field's own widget (picklist labels, yes/no, date pickers), empty
+            // the owner has its own action (transfer)
+            .filter(|f| f.field_type != FieldType::Owner)
+            // the field's own widget (picklist labels, yes/no, date pickers, multi-select,
+            // type-ahead for references), empty
             .map(|f| super::form::input_view(&registry, &all_users, f, &Default::default(), None, user.lang))
             .collect(),
         views: views

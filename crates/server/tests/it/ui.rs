@@ -2294,3 +2294,121 @@ async fn money_is_shown_in_the_company_base_currency() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn mass_edit_sets_references_and_multiselects() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, acc) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": "批量客户"}})),
+            )
+            .await;
+        let acc = acc["id"].as_i64().unwrap();
+        let mut contacts = Vec::new();
+        for name in ["赵", "钱"] {
+            let (_, c) = app
+                .admin(
+                    "POST",
+                    "/api/v1/records/Contacts",
+                    Some(json!({"fields": {"lastname": name}})),
+                )
+                .await;
+            contacts.push(c["id"].as_i64().unwrap().to_string());
+        }
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        // the bulk bar offers the reference with its type-ahead, but not the owner (transfer)
+        let list = b.get(&app, "/m/Contacts").await;
+        let bar = &list.body[list.body.find("bulk-bar").unwrap()..];
+        assert!(
+            bar.contains("<option value=\"account_id\">") && !bar.contains("<option value=\"assigned_user_id\">"),
+            "{}",
+            db.backend
+        );
+        let widget = &bar[bar.find("data-field=\"account_id\"").unwrap()..];
+        let search_url = &widget[widget.find("data-search-url=\"").unwrap()..];
+        assert!(
+            widget.contains("class=\"typeahead-input\"")
+                && search_url.contains("lookup")
+                && search_url.contains("Accounts"),
+            "{widget}"
+        );
+        let csrf = hidden(&list.body, "_csrf");
+        let acc_text = acc.to_string();
+        let p = b
+            .post(
+                &app,
+                "/m/Contacts/bulk",
+                &[
+                    ("_csrf", &csrf),
+                    ("ids", &contacts[0]),
+                    ("ids", &contacts[1]),
+                    ("action", "edit"),
+                    ("field", "account_id"),
+                    ("value", &acc_text),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        for id in &contacts {
+            let (_, c) = app.admin("GET", &format!("/api/v1/records/Contacts/{id}"), None).await;
+            assert_eq!(c["fields"]["account_id"], json!(acc), "{c}");
+        }
+        // a multi-select: every chosen value, and nothing chosen clears it
+        app.admin(
+            "POST",
+            "/api/v1/modules/Leads/fields",
+            Some(json!({"name": "cf_lines", "type": "multipicklist", "label": {"en": "Lines", "zh-CN": "产品线"}, "values": ["ERP", "CRM", "OA"]})),
+        )
+        .await;
+        let mut leads = Vec::new();
+        for name in ["孙", "李"] {
+            let (_, l) = app
+                .admin(
+                    "POST",
+                    "/api/v1/records/Leads",
+                    Some(json!({"fields": {"lastname": name, "cf_lines": ["OA"]}})),
+                )
+                .await;
+            leads.push(l["id"].as_i64().unwrap().to_string());
+        }
+        let list = b.get(&app, "/m/Leads").await;
+        let bar = &list.body[list.body.find("bulk-bar").unwrap()..];
+        assert!(
+            bar.contains("id=\"bulk-value-cf_lines\" name=\"value\" multiple"),
+            "the multi-select"
+        );
+        let edit = |values: &'static [&'static str]| {
+            let mut form = vec![
+                ("_csrf", csrf.as_str()),
+                ("ids", leads[0].as_str()),
+                ("ids", leads[1].as_str()),
+                ("action", "edit"),
+                ("field", "cf_lines"),
+                ("value", ""),
+            ];
+            form.extend(values.iter().map(|v| ("value", *v)));
+            form
+        };
+        let p = b.post(&app, "/m/Leads/bulk", &edit(&["ERP", "CRM"])).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        for id in &leads {
+            let (_, l) = app.admin("GET", &format!("/api/v1/records/Leads/{id}"), None).await;
+            assert_eq!(l["fields"]["cf_lines"], json!(["ERP", "CRM"]), "{l}");
+        }
+        let p = b.post(&app, "/m/Leads/bulk", &edit(&[])).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let (_, l) = app
+            .admin("GET", &format!("/api/v1/records/Leads/{}", leads[0]), None)
+            .await;
+        assert!(
+            l["fields"]["cf_lines"].is_null() || l["fields"]["cf_lines"] == json!([]),
+            "{l}"
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
