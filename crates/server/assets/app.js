@@ -64,6 +64,21 @@
     if (input.select) input.select();
   });
 
+  // Keyboard use of in-place editing: the one-field form that opens takes the focus, and
+  // the value that replaces it after saving or cancelling gets it back, so a keyboard user
+  // is never dropped at the top of the page.
+  doc.addEventListener("htmx:load", function (e) {
+    var el = e.detail && e.detail.elt;
+    if (!el || el.nodeType !== 1) return;
+    if (matches(el, "dd.inline-editing")) {
+      var input = el.querySelector('input:not([type="hidden"]), select, textarea');
+      if (input) input.focus();
+    } else if (matches(el, "dd.inline-edit")) {
+      var active = doc.activeElement;
+      if (!active || active === doc.body) el.focus();
+    }
+  });
+
   /* 3. [data-confirm] --------------------------------------------------- */
   // Capture phase on document: runs before htmx's own listeners on the
   // element, and stopImmediatePropagation keeps them from ever firing.
