@@ -170,4 +170,6 @@ pub const REFUSAL_KEYS: &[&str] = &[
     "refused_person_name",
     "refused_no_token",
     "refused_not_entity",
+    "refused_default_reference",
+    "refused_default_invalid",
 ];

@@ -2412,3 +2412,28 @@ async fn mass_edit_sets_references_and_multiselects() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_bad_field_default_is_refused_in_the_callers_language() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/modules/Leads/fields")
+            .header("authorization", format!("Bearer {}", app.admin_token))
+            .header("content-type", "application/json")
+            .header("accept-language", "zh-CN,zh;q=0.9")
+            .body(Body::from(
+                json!({"name": "cf_grade", "type": "picklist", "label": {"en": "Grade", "zh-CN": "等级"}, "values": ["A", "B"], "default": "C"})
+                    .to_string(),
+            ))
+            .unwrap();
+        let (s, e) = app.send(req).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{}: {e}", db.backend);
+        assert_eq!(
+            e["error"]["message"], "默认值“C”对此字段无效（下拉列表字段须为其中的一个值）。",
+            "{e}"
+        );
+        db.cleanup().await;
+    }
+}
