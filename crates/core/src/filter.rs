@@ -341,6 +341,12 @@ fn resolve_node(f: &Filter, module: &ModuleDef, ctx: &FilterContext, path: &str)
     }
 }
 
+/// Whether the operator named `op` (`eq`, `starts_with`, …) applies to fields of type `t`:
+/// the rule [`Filter::resolve`] enforces, for builders that offer only valid operators.
+pub fn op_allowed_for(t: FieldType, op: &str) -> bool {
+    Op::parse(op).is_some_and(|o| op_allowed(t, o))
+}
+
 fn op_allowed(t: FieldType, op: Op) -> bool {
     use FieldType as T;
     match op {

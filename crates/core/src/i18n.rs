@@ -163,4 +163,13 @@ pub const REFUSAL_KEYS: &[&str] = &[
     "refused_sort_field",
     "refused_sort_id",
     "refused_sort_many",
+    "refused_currency",
+    "refused_comment_empty",
+    "refused_comment_long",
+    "refused_comment_control",
+    "refused_person_name",
+    "refused_no_token",
+    "refused_not_entity",
+    "refused_default_reference",
+    "refused_default_invalid",
 ];

@@ -401,10 +401,19 @@ impl Registry {
                 tz: &jiff::tz::TimeZone::UTC,
             };
             if field_type == FieldType::Reference {
-                return Err(MetaError::Invalid("a reference field cannot have a default".into()));
+                return Err(MetaError::Refused(crate::i18n::Refusal::new(
+                    "refused_default_reference",
+                    "a reference field cannot have a default",
+                )));
             }
             if let Err(e) = crate::parse::parse_text(&field, default, &ctx) {
-                return Err(MetaError::Invalid(format!("default value `{default}` is invalid: {e}")));
+                return Err(MetaError::Refused(
+                    crate::i18n::Refusal::new(
+                        "refused_default_invalid",
+                        format!("default value `{default}` is invalid: {e}"),
+                    )
+                    .arg("default", default),
+                ));
             }
         }
         Ok((field, picklist))

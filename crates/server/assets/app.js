@@ -64,6 +64,21 @@
     if (input.select) input.select();
   });
 
+  // Keyboard use of in-place editing: the one-field form that opens takes the focus, and
+  // the value that replaces it after saving or cancelling gets it back, so a keyboard user
+  // is never dropped at the top of the page.
+  doc.addEventListener("htmx:load", function (e) {
+    var el = e.detail && e.detail.elt;
+    if (!el || el.nodeType !== 1) return;
+    if (matches(el, "dd.inline-editing")) {
+      var input = el.querySelector('input:not([type="hidden"]), select, textarea');
+      if (input) input.focus();
+    } else if (matches(el, "dd.inline-edit")) {
+      var active = doc.activeElement;
+      if (!active || active === doc.body) el.focus();
+    }
+  });
+
   /* 3. [data-confirm] --------------------------------------------------- */
   // Capture phase on document: runs before htmx's own listeners on the
   // element, and stopImmediatePropagation keeps them from ever firing.
@@ -171,7 +186,7 @@
   //           data-search-url="/ui/lookup/Accounts?q=" [data-empty-text="无匹配"]>
   //    <ul class="typeahead-results"></ul>
   //  </div>
-  // The endpoint returns JSON [{"id": 1, "label": "…"}].
+  // The endpoint returns JSON [{"id": 1, "label": "…"[, "module": "客户"]}].
 
   var DEBOUNCE_MS = 200;
   var MIN_CHARS = 1;
@@ -290,6 +305,13 @@
       li.setAttribute("aria-selected", "false");
       li.setAttribute("data-index", String(i));
       li.textContent = labelOf(st.items[i]);   // never innerHTML with data
+      if (st.items[i].module) {
+        // Several target modules: say which one each hit belongs to.
+        var tag = doc.createElement("span");
+        tag.className = "typeahead-module";
+        tag.textContent = " · " + String(st.items[i].module);
+        li.appendChild(tag);
+      }
       st.list.appendChild(li);
     }
     openList(st);

@@ -101,7 +101,7 @@ impl AppError {
         let (code, message, fields, extra): BodyParts = match self {
             AppError::BadRequest { code, en, zh } => (code, pick(en, zh), None, None),
             AppError::Unauthorized { en, zh } => ("unauthorized", pick(en, zh), None, None),
-            AppError::Forbidden(m) => ("forbidden", pick(m, &format!("无权操作：{m}")), None, None),
+            AppError::Forbidden(m) => ("forbidden", pick(m, forbidden_zh(m)), None, None),
             AppError::NotFound { code, en, zh } => (code, pick(en, zh), None, None),
             AppError::MethodNotAllowed => (
                 "method_not_allowed",
@@ -176,6 +176,21 @@ impl AppError {
             error[k] = v;
         }
         json!({"error": error})
+    }
+}
+
+/// The Chinese of a refusal for lack of permission (the store's messages are English).
+fn forbidden_zh(en: &str) -> &'static str {
+    match en {
+        "only an administrator may manage users" => "只有管理员可以管理用户。",
+        "you may only change your own password" => "您只能修改自己的密码。",
+        "you may only change your own preferences" => "您只能修改自己的偏好设置。",
+        "only an administrator may change modules" => "只有管理员可以修改模块。",
+        "only an administrator may change company settings" => "只有管理员可以修改公司设置。",
+        "the system cannot share views" => "系统账户不能共享视图。",
+        "imports need a user" => "导入需要以用户身份进行。",
+        "comments need a user" => "评论需要以用户身份发表。",
+        _ => "您无权执行此操作。",
     }
 }
 

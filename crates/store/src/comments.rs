@@ -60,16 +60,24 @@ pub async fn add_comment(
 ) -> StoreResult<Comment> {
     let body = body.trim();
     if body.is_empty() {
-        return Err(StoreError::BadRequest("a comment cannot be empty".into()));
+        return Err(StoreError::refused(
+            "refused_comment_empty",
+            "a comment cannot be empty",
+        ));
     }
     if body.chars().count() > MAX_COMMENT {
-        return Err(StoreError::BadRequest(format!(
-            "a comment has at most {MAX_COMMENT} characters"
-        )));
+        return Err(StoreError::Refused(
+            sable_core::Refusal::new(
+                "refused_comment_long",
+                format!("a comment has at most {MAX_COMMENT} characters"),
+            )
+            .arg("max", MAX_COMMENT.to_string()),
+        ));
     }
     if body.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err(StoreError::BadRequest(
-            "a comment cannot contain control characters".into(),
+        return Err(StoreError::refused(
+            "refused_comment_control",
+            "a comment cannot contain control characters",
         ));
     }
     let Some(author_id) = actor.user_ref() else {

@@ -9,6 +9,7 @@
 pub mod actor;
 mod batch;
 pub mod comments;
+pub mod company;
 pub mod db;
 pub mod error;
 mod filter_sql;

@@ -179,10 +179,15 @@ pub async fn set_picklist(store: &Store, actor: &Actor, list: PicklistDef) -> St
     require_admin(actor)?;
     let mut check = (*store.registry().await?).clone();
     check.set_picklist(list.clone())?;
-    let list = check
-        .picklist(&list.name)
-        .cloned()
-        .ok_or_else(|| StoreError::BadRequest("picklist vanished".into()))?;
+    let list = check.picklist(&list.name).cloned().ok_or_else(|| {
+        StoreError::Refused(
+            sable_core::Refusal::new(
+                "refused_picklist_missing",
+                format!("there is no picklist `{}`", list.name),
+            )
+            .arg("name", list.name.clone()),
+        )
+    })?;
     let mut w = store.begin_write().await?;
     let now = now_ms();
     let mut q = w.tx.sql();

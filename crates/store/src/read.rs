@@ -293,8 +293,9 @@ pub async fn query_records(
     {
         let last = v.as_ref().map_or(Stored::Null, json_to_stored);
         if !filter_sql::cursor_value_fits(keys.first(), &last) {
-            return Err(StoreError::BadRequest(
-                "cursor belongs to another sort order: start again without it".into(),
+            return Err(StoreError::refused(
+                "refused_cursor",
+                "cursor belongs to another sort order: start again without it",
             ));
         }
         q.push(" AND ");

@@ -65,6 +65,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261204060000_add_import_job_total.sql"),
         postgres: include_str!("../migrations/postgres/20261204060000_add_import_job_total.sql"),
     },
+    Migration {
+        version: "20261204070000_create_company_settings",
+        sqlite: include_str!("../migrations/sqlite/20261204070000_create_company_settings.sql"),
+        postgres: include_str!("../migrations/postgres/20261204070000_create_company_settings.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.

@@ -110,12 +110,14 @@ pub fn push_matching_ids(q: &mut Sql, module: &str, alternatives: &[Vec<Term>], 
         .push(")");
 }
 
-/// Searches every entity module the actor may see, newest first.
+/// Searches the entity modules the actor may see, newest first: every one when `modules`
+/// is empty, else only those named (bound parameters, so the limit applies to them alone).
 pub async fn search(
     db: &Db,
     registry: &Registry,
     actor: &Actor,
     text: &str,
+    modules: &[String],
     limit: u32,
 ) -> anyhow::Result<Vec<SearchHit>> {
     let terms = query_terms(text);
@@ -135,6 +137,10 @@ pub async fn search(
         }
     }
     q.push(" AND r.deleted_at IS NULL");
+    if !modules.is_empty() {
+        q.push(" AND r.module IN (");
+        q.bind_list(modules.iter().map(|m| Arg::Text(m.clone()))).push(")");
+    }
     if !actor.is_admin {
         let public: Vec<Arg> = registry
             .entity_modules()

@@ -77,9 +77,13 @@ impl<'a> RecordService<'a> {
         let registry = self.store.registry().await?;
         let module = registry.module(name)?.clone();
         if !module.entity {
-            return Err(StoreError::BadRequest(format!(
-                "{name} records are managed through their own endpoints"
-            )));
+            return Err(StoreError::Refused(
+                sable_core::Refusal::new(
+                    "refused_not_entity",
+                    format!("{name} records are managed through their own endpoints"),
+                )
+                .arg("module", name),
+            ));
         }
         Ok((registry, module))
     }
@@ -305,8 +309,14 @@ impl<'a> RecordService<'a> {
 
     /// Global search over every module the actor may see.
     pub async fn search(&self, text: &str, limit: u32) -> StoreResult<Vec<SearchHit>> {
+        self.search_in(text, &[], limit).await
+    }
+
+    /// Search restricted to the named modules (every module when empty), e.g. the targets
+    /// of a reference field, so hits in busier modules cannot crowd them out.
+    pub async fn search_in(&self, text: &str, modules: &[String], limit: u32) -> StoreResult<Vec<SearchHit>> {
         let registry = self.store.registry().await?;
-        Ok(search::search(self.store.db(), &registry, self.actor, text, limit).await?)
+        Ok(search::search(self.store.db(), &registry, self.actor, text, modules, limit).await?)
     }
 
     /// Creates a record and returns it as stored.

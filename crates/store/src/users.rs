@@ -245,8 +245,9 @@ pub async fn create_user(store: &Store, actor: &Actor, new: &NewUser) -> StoreRe
     }
     for name in [Some(&new.last_name), new.first_name.as_ref()].into_iter().flatten() {
         if name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Err(StoreError::BadRequest(
-                "a name has at most 100 characters and no control characters".into(),
+            return Err(StoreError::refused(
+                "refused_person_name",
+                "a name has at most 100 characters and no control characters",
             ));
         }
     }
@@ -597,7 +598,9 @@ pub async fn revoke_token(store: &Store, actor: &Actor, id: i64) -> StoreResult<
     }
     q.push(" AND revoked_at IS NULL");
     if db.execute(&q).await? == 0 {
-        return Err(StoreError::BadRequest(format!("no active token {id}")));
+        return Err(StoreError::Refused(
+            sable_core::Refusal::new("refused_no_token", format!("no active token {id}")).arg("id", id.to_string()),
+        ));
     }
     Ok(())
 }

@@ -292,15 +292,44 @@ async fn filter_and_save_view(b: &Browser, hot: &BTreeSet<i64>, all: &BTreeSet<i
         .select_by_value("leadstatus")
         .await
         .expect("choosing leadstatus");
+    // The row comes back with the picklist's operators and its values, labelled in Chinese.
+    assert!(
+        b.wait_until(
+            "return !!document.querySelector('details.filter-builder div.filter-row select[name=v] option[value=Hot]');",
+            vec![],
+            Duration::from_secs(5),
+        )
+        .await,
+        "the value became a picklist select"
+    );
+    let row = b.find("details.filter-builder div.filter-row").await;
+    let ops = b
+        .js(
+            "return Array.from(document.querySelector('details.filter-builder div.filter-row select[name=o]').options).map(o => o.value);",
+            vec![],
+        )
+        .await;
+    assert!(
+        !ops.as_array().is_some_and(|o| o.contains(&json!("lt")))
+            && ops.as_array().is_some_and(|o| o.contains(&json!("eq"))),
+        "no order operators for a picklist: {ops}"
+    );
     row.find(Locator::Css("select[name=o]"))
         .await
         .expect("the operator select")
         .select_by_value("eq")
         .await
         .expect("choosing eq");
-    let value = row.find(Locator::Css("input[name=v]")).await.expect("the value input");
-    value.clear().await.unwrap();
-    value.send_keys("热").await.unwrap();
+    let value = b.find("details.filter-builder div.filter-row select[name=v]").await;
+    let label = value
+        .find(Locator::Css("option[value=Hot]"))
+        .await
+        .expect("the Hot option")
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(label, "热");
+    value.select_by_value("Hot").await.expect("choosing Hot");
     b.click_and_wait("details.filter-builder form:not(.save-view) button[type=submit]")
         .await;
     assert!(

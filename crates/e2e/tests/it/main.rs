@@ -5,6 +5,7 @@
 //! Screenshots of the main pages land in `target/screenshots/`.
 
 mod harness;
+mod keyboard;
 mod list_actions;
 mod security;
 mod workflow;

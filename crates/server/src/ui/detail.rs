@@ -498,7 +498,15 @@ pub async fn add_comment(
     .await
     {
         Ok(_) => see_other(&format!("/m/{module}/{id}?tab=comments&flash=comment_added")),
-        Err(sable_store::StoreError::BadRequest(_)) => see_other(&format!("/m/{module}/{id}?tab=comments")),
+        // An empty, overlong or odd comment: say why, in the reader's language.
+        Err(e @ sable_store::StoreError::Refused(_)) => {
+            let key = e
+                .refusal()
+                .map(|r| r.key)
+                .filter(|k| super::FLASH_KEYS.contains(k))
+                .unwrap_or("refused_comment_empty");
+            see_other(&format!("/m/{module}/{id}?tab=comments&flash={key}"))
+        }
         Err(e) => store_error_page(user.lang, e),
     }
 }

@@ -152,11 +152,7 @@ pub(super) fn input_view(
         required: f.mandatory,
         error,
         help: f.help.as_ref().map(|h| h.get(lang).to_string()),
-        lookup_url: f
-            .targets
-            .first()
-            .map(|t| format!("/ui/lookup/{t}?q="))
-            .unwrap_or_default(),
+        lookup_url: lookup_url(&f.targets),
         max_length: f.max_length,
     }
 }
@@ -572,4 +568,13 @@ pub async fn duplicates(
             items,
         },
     )
+}
+
+/// The type-ahead endpoint of a reference field: every target module, comma-separated.
+pub(super) fn lookup_url(targets: &[String]) -> String {
+    if targets.is_empty() {
+        String::new()
+    } else {
+        format!("/ui/lookup/{}?q=", targets.join(","))
+    }
 }

@@ -51,12 +51,29 @@ pub fn picklist_label(registry: &Registry, field: &FieldDef, value: &str, lang: 
         .map_or_else(|| value.to_string(), |v| v.labels.get(lang).to_string())
 }
 
+/// The sign money in `code` is written with: `¥`, `$`, `€`, `HK$`, `£`, … or, for a
+/// currency without a well-known sign, its code.
+pub fn currency_sign(code: &str) -> &str {
+    match code {
+        "CNY" | "JPY" => "¥",
+        "USD" => "$",
+        "EUR" => "€",
+        "HKD" => "HK$",
+        "GBP" => "£",
+        "TWD" => "NT$",
+        "SGD" => "S$",
+        other => other,
+    }
+}
+
 /// Who is looking: language, time zone, and how they like dates and numbers.
 pub struct Viewer<'a> {
     pub lang: Lang,
     pub tz: &'a TimeZone,
     pub date_format: &'a str,
     pub number_format: &'a str,
+    /// The company's base currency (ISO 4217 code).
+    pub currency: &'a str,
 }
 
 impl Viewer<'_> {
@@ -100,6 +117,15 @@ impl Viewer<'_> {
                 .collect(),
             _ => grouped,
         }
+    }
+
+    /// An amount in the company's base currency: `¥1,234.50`, `-$12.00`, `CHF 99.00`.
+    pub fn money(&self, plain: &str) -> String {
+        let (minus, digits) = plain.strip_prefix('-').map_or(("", plain), |d| ("-", d));
+        let code = if self.currency.is_empty() { "CNY" } else { self.currency };
+        let sign = currency_sign(code);
+        let gap = if sign == code { " " } else { "" };
+        format!("{minus}{sign}{gap}{}", self.number(digits))
     }
 }
 
@@ -147,9 +173,7 @@ pub fn display_value(
             };
             Shown::text(labels.join(if lang == Lang::Zh { "、" } else { ", " }))
         }
-        (FieldType::Currency, Value::Scaled(u)) => {
-            Shown::text(format!("¥{}", viewer.number(&format_scaled(*u, field.scale()))))
-        }
+        (FieldType::Currency, Value::Scaled(u)) => Shown::text(viewer.money(&format_scaled(*u, field.scale()))),
         (FieldType::Percent, Value::Scaled(u)) => Shown::text(format!(
             "{}%",
             format_scaled(*u, field.scale())
@@ -194,6 +218,7 @@ mod tests {
             tz: &tz,
             date_format: "yyyy年m月d日",
             number_format: "1.234,56",
+            currency: "EUR",
         };
         let d = jiff::civil::Date::new(2024, 3, 5).unwrap();
         assert_eq!(v.date(d), "2024年3月5日");
@@ -205,8 +230,21 @@ mod tests {
             tz: &tz,
             date_format: "dd/mm/yyyy",
             number_format: "1,234.56",
+            currency: "CHF",
         };
         assert_eq!(v.date(d), "05/03/2024");
+        assert_eq!(v.money("-1234.5"), "-CHF 1,234.5");
+        for (code, shown) in [
+            ("CNY", "¥1,234.50"),
+            ("USD", "$1,234.50"),
+            ("EUR", "€1,234.50"),
+            ("JPY", "¥1,234.50"),
+            ("HKD", "HK$1,234.50"),
+            ("GBP", "£1,234.50"),
+        ] {
+            let v = Viewer { currency: code, ..v };
+            assert_eq!(v.money("1234.50"), shown);
+        }
         assert_eq!(v.number("-1000"), "-1,000");
     }
 

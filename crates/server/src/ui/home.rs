@@ -146,13 +146,10 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Query(q): Query<H
     }
     let max = stages.iter().map(|(u, _)| *u).max().unwrap_or(0).max(1);
     let money = |units: i128| {
-        format!(
-            "¥{}",
-            user.viewer().number(&sable_core::value::format_scaled(
-                i64::try_from(units).unwrap_or(i64::MAX),
-                2
-            ))
-        )
+        user.viewer().money(&sable_core::value::format_scaled(
+            i64::try_from(units).unwrap_or(i64::MAX),
+            2,
+        ))
     };
     let stages = stages
         .into_iter()

@@ -9,7 +9,7 @@ use sable_store::{Query as ListQuery, SortKey};
 use serde::Serialize;
 use serde_json::json;
 
-use super::filters::{self, ConditionRow};
+use super::filters::{self, Builder};
 use super::format::{Shown, display_value};
 use super::render::{Catalogs, fill, render};
 use super::session::UiUser;
@@ -124,13 +124,26 @@ struct ListPage {
     /// The list's parameters, as hidden fields of the export form.
     export_params: Vec<(String, String)>,
     view: Option<i64>,
-    filter_rows: Vec<ConditionRow>,
+    /// The builder's top group: its rows (with two empty ones) and nested groups (with one
+    /// empty group to start), and the hidden pairs that save it as a view.
+    filter_rows: Vec<filters::RowView>,
+    filter_groups: Vec<GroupView>,
+    filter_pairs: Vec<(String, String)>,
     match_any: bool,
     filter_fields: Vec<filters::Choice>,
-    filter_ops: Vec<filters::Choice>,
+    filter_relatives: Vec<filters::Choice>,
+    /// A saved view's filter the builder cannot show (applied as saved).
+    filter_unshown: bool,
     column_choices: Vec<(String, String, bool)>,
     filter_error: Option<String>,
     filter_open: bool,
+}
+
+#[derive(Serialize)]
+struct GroupView {
+    index: usize,
+    any: bool,
+    rows: Vec<filters::RowView>,
 }
 
 /// The columns of the default list view: the module's list columns, else its first fields.
@@ -146,7 +159,7 @@ pub fn list_columns(module: &ModuleDef) -> Vec<&sable_core::FieldDef> {
 
 fn link(module: &str, params: &[(String, String)]) -> String {
     let query: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params.iter().filter(|(_, v)| !v.is_empty()))
+        .extend_pairs(params.iter().filter(|(k, v)| !v.is_empty() || k == "v"))
         .finish();
     if query.is_empty() {
         format!("/m/{module}")
@@ -159,6 +172,15 @@ fn pair(k: &str, v: &str) -> (String, String) {
     (k.to_string(), v.to_string())
 }
 
+/// The list's conditions: the builder's from the query, else the saved view's.
+struct Conditions {
+    builder: Builder,
+    /// The tree applied: the builder's, or the view's exactly as saved.
+    tree: serde_json::Value,
+    /// The view's tree is more than the builder shows.
+    unshown: bool,
+}
+
 /// The builder's conditions (or the view's) and the columns shown (chosen, the view's, or
 /// the module's defaults).
 fn conditions_and_columns(
@@ -166,12 +188,24 @@ fn conditions_and_columns(
     p: &ListParams,
     view: Option<&sable_store::views::SavedView>,
     pairs: &[(String, String)],
-) -> (Vec<ConditionRow>, bool, Vec<String>) {
-    let (mut rows, mut any) = filters::conditions(pairs);
-    if rows.is_empty()
+) -> (Conditions, Vec<String>) {
+    let mut builder = filters::conditions(pairs);
+    let mut tree = filters::tree(&builder);
+    let mut unshown = false;
+    if builder.is_empty()
         && let Some(v) = view
     {
-        (rows, any) = filters::rows_of(&v.definition.filter);
+        match filters::rows_of(&v.definition.filter) {
+            Some(b) if b.is_empty() => {}
+            Some(b) => {
+                builder = b;
+                tree = v.definition.filter.clone();
+            }
+            None => {
+                unshown = true;
+                tree = v.definition.filter.clone();
+            }
+        }
     }
     let chosen: Vec<String> = match (&p.cols, view) {
         (Some(c), _) => c.split(',').map(str::to_string).collect(),
@@ -182,7 +216,7 @@ fn conditions_and_columns(
     if columns.is_empty() {
         columns = list_columns(m).iter().map(|f| f.name.clone()).collect();
     }
-    (rows, any, columns)
+    (Conditions { builder, tree, unshown }, columns)
 }
 
 /// The quick filter: the text in any of the text-like columns shown.
@@ -254,7 +288,7 @@ async fn export_file(state: &AppState, user: &UiUser, module: &str, pairs: &[(St
         .await
         .unwrap_or_default();
     let view = p.view.and_then(|id| views.iter().find(|v| v.id == id));
-    let (rows, any, column_names) = conditions_and_columns(&m, &p, view, &pairs);
+    let (conds, column_names) = conditions_and_columns(&m, &p, view, &pairs);
     let columns: Vec<&sable_core::FieldDef> = column_names.iter().filter_map(|c| m.field(c)).collect();
     let q: String = p.q.clone().unwrap_or_default().trim().chars().take(100).collect();
     let ids: Vec<i64> = pairs
@@ -265,7 +299,7 @@ async fn export_file(state: &AppState, user: &UiUser, module: &str, pairs: &[(St
         .take(MAX_EXPORT_IDS)
         .collect();
     let tree = if ids.is_empty() {
-        json!({"all": [filters::tree(&rows, any), quick_filter(&columns, &q)]})
+        json!({"all": [conds.tree, quick_filter(&columns, &q)]})
     } else {
         json!({"field": "id", "op": "in", "value": ids})
     };
@@ -336,7 +370,8 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
         .await
         .unwrap_or_default();
     let view = p.view.and_then(|id| views.iter().find(|v| v.id == id));
-    let (rows_in, any, column_names) = conditions_and_columns(&m, &p, view, pairs);
+    let (conds, column_names) = conditions_and_columns(&m, &p, view, pairs);
+    let rows_in = &conds.builder.rows;
     let columns: Vec<&sable_core::FieldDef> = column_names.iter().filter_map(|c| m.field(c)).collect();
     let view_sort = view.and_then(|v| v.definition.sort.clone());
     let sort = p
@@ -354,7 +389,7 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
     let q: String = p.q.clone().unwrap_or_default().trim().chars().take(100).collect();
     let deleted = p.deleted.as_deref() == Some("1");
     let quick = quick_filter(&columns, &q);
-    let built = filters::tree(&rows_in, any);
+    let built = conds.tree.clone();
     let make_query = |tree: &serde_json::Value| -> Result<ListQuery, sable_store::StoreError> {
         Ok(ListQuery {
             filter: Filter::from_json(&json!({"all": [tree, quick]}))?,
@@ -416,10 +451,7 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
         keep.push(pair("cols", c));
     }
     if !rows_in.is_empty() {
-        keep.push(pair("m", if any { "any" } else { "all" }));
-        for r in &rows_in {
-            keep.extend([pair("f", &r.field), pair("o", &r.op), pair("v", &r.value)]);
-        }
+        keep.extend(conds.builder.pairs());
     }
     let column_views = columns
         .iter()
@@ -504,9 +536,28 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
         (false, Some(v)) => format!("{module_label} · {}", v.name),
         _ => module_label.clone(),
     };
-    let (filter_fields, filter_ops) = filters::choices(&m, user.lang);
-    let mut filter_rows = rows_in.clone();
-    filter_rows.extend([filters::ConditionRow::default(), filters::ConditionRow::default()]);
+    let filter_fields = filters::field_choices(&m, user.lang);
+    let row_views = |group: usize, empty: usize| -> Vec<filters::RowView> {
+        rows_in
+            .iter()
+            .filter(|r| r.group == group)
+            .cloned()
+            .chain((0..empty).map(|_| filters::ConditionRow {
+                group,
+                ..filters::ConditionRow::default()
+            }))
+            .map(|r| filters::row_view(&registry, &m, &r, user.lang))
+            .collect()
+    };
+    let filter_rows = row_views(0, 2);
+    let used = rows_in.iter().map(|r| r.group).max().unwrap_or(0);
+    let filter_groups: Vec<GroupView> = (1..=filters::MAX_GROUPS.min(used + 1))
+        .map(|k| GroupView {
+            index: k,
+            any: conds.builder.group_is_any(k),
+            rows: row_views(k, if k > used { 2 } else { 1 }),
+        })
+        .collect();
     let column_names: Vec<&str> = columns.iter().map(|f| f.name.as_str()).collect();
     let all_users = sable_store::users::list_users(&state.store).await.unwrap_or_default();
     let page = ListPage {
@@ -547,13 +598,10 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
             .collect(),
         editable_fields: m
             .writable_fields()
-            .filter(|f| {
-                !matches!(
-                    f.field_type,
-                    FieldType::Reference | FieldType::Owner | FieldType::Multipicklist
-                )
-            })
-            // the field's own widget (picklist labels, yes/no, date pickers), empty
+            // the owner has its own action (transfer)
+            .filter(|f| f.field_type != FieldType::Owner)
+            // the field's own widget (picklist labels, yes/no, date pickers, multi-select,
+            // type-ahead for references), empty
             .map(|f| super::form::input_view(&registry, &all_users, f, &Default::default(), None, user.lang))
             .collect(),
         views: views
@@ -568,13 +616,20 @@ pub async fn show_list(state: &AppState, user: &UiUser, module: &str, pairs: &[(
             })
             .collect(),
         all_href: link(&m.name, &[]),
-        export_params: sorted_keep.iter().filter(|(_, v)| !v.is_empty()).cloned().collect(),
+        export_params: sorted_keep
+            .iter()
+            .filter(|(k, v)| !v.is_empty() || k == "v")
+            .cloned()
+            .collect(),
         view: view.map(|v| v.id),
         filter_open: !rows_in.is_empty() || filter_error.is_some(),
         filter_rows,
-        match_any: any,
+        filter_groups,
+        filter_pairs: conds.builder.pairs(),
+        match_any: conds.builder.any,
         filter_fields,
-        filter_ops,
+        filter_relatives: filters::relative_choices(user.lang),
+        filter_unshown: conds.unshown,
         column_choices: m
             .fields
             .iter()
@@ -602,4 +657,61 @@ pub async fn show(
         .into_owned()
         .collect();
     show_list(&state, &user, &module, &pairs).await
+}
+
+#[derive(Serialize)]
+struct FilterRowPage {
+    lang: &'static str,
+    module: String,
+    filter_fields: Vec<filters::Choice>,
+    filter_relatives: Vec<filters::Choice>,
+    r: filters::RowView,
+}
+
+/// `GET /m/{module}/filter-row?f=…&o=…&v=…&r=…&n=…&g=…`: one builder row again after its
+/// field or operator changed, with the operators and value widget of the field's type.
+pub async fn filter_row(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(module): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let registry = match state.store.registry().await {
+        Ok(r) => r,
+        Err(e) => return store_error_page(user.lang, e.into()),
+    };
+    let m = match registry.module(&module) {
+        Ok(m) if m.entity => m.clone(),
+        _ => return super::error_page(user.lang, axum::http::StatusCode::NOT_FOUND, "error_not_found"),
+    };
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut row = filters::conditions(&[
+        pair("f", "-"),
+        pair("o", &get("o")),
+        pair("v", &get("v")),
+        pair("r", &get("r")),
+        pair("n", &get("n")),
+        pair("g", &get("g")),
+    ])
+    .rows
+    .pop()
+    .unwrap_or_default();
+    row.field = get("f");
+    let page = FilterRowPage {
+        lang: user.lang.tag(),
+        filter_fields: filters::field_choices(&m, user.lang),
+        filter_relatives: filters::relative_choices(user.lang),
+        r: filters::row_view(&registry, &m, &row, user.lang),
+        module: m.name,
+    };
+    render("partials/filter_row.html", &page)
 }

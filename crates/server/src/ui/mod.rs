@@ -2,6 +2,7 @@
 //! generated from module metadata so custom fields appear without code.
 //! Handlers parse, call the store's services, and render a template.
 
+mod admin_company;
 mod admin_fields;
 mod admin_users;
 mod assets;
@@ -48,6 +49,7 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/m/{module}/export", get(list::export).post(list::export_selected))
         .route("/m/{module}/bulk", post(bulk::apply))
         .route("/m/{module}/duplicates", post(form::duplicates))
+        .route("/m/{module}/filter-row", get(list::filter_row))
         .route("/m/{module}/views", post(views::save))
         .route("/m/{module}/views/{id}/delete", post(views::delete))
         .route("/m/{module}/{id}", get(detail::show_detail).post(form::save))
@@ -58,6 +60,7 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/m/{module}/{id}/comments", post(detail::add_comment))
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
+        .route("/admin/company", get(admin_company::show).post(admin_company::save))
         .route("/admin/fields", get(admin_fields::list))
         .route("/admin/fields/{module}", post(admin_fields::add))
         .route("/admin/fields/{module}/layout", post(admin_fields::layout))
@@ -81,7 +84,7 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
 
 /// Messages a redirect may ask a page to show (`?flash=key`); only these, so a crafted
 /// URL cannot put text on the page.
-pub(crate) const FLASH_KEYS: [&str; 20] = [
+pub(crate) const FLASH_KEYS: [&str; 23] = [
     "settings_saved",
     "comment_added",
     "view_saved",
@@ -102,6 +105,9 @@ pub(crate) const FLASH_KEYS: [&str; 20] = [
     "view_name_invalid",
     "view_column_invalid",
     "view_filter_invalid",
+    "refused_comment_empty",
+    "refused_comment_long",
+    "refused_comment_control",
 ];
 
 /// A link in the navigation.
@@ -168,6 +174,11 @@ impl Layout {
                 href: "/admin/fields".into(),
                 label: catalogs.get(user.lang, "nav_admin_fields").into(),
                 active: active == "admin_fields",
+            });
+            nav.push(NavItem {
+                href: "/admin/company".into(),
+                label: catalogs.get(user.lang, "nav_admin_company").into(),
+                active: active == "admin_company",
             });
         }
         let flash = flash.filter(|k| FLASH_KEYS.contains(k)).map(|k| {

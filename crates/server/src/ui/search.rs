@@ -85,24 +85,47 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Query(p): Query<S
     render("pages/search.html", &page)
 }
 
-/// `GET /ui/lookup/{module}?q=…` → `[{"id","label"}]` for the reference picker.
+/// `GET /ui/lookup/{modules}?q=…` → `[{"id","label"[,"module"]}]` for the reference picker.
+/// `modules` is the field's target list, comma-separated; the search is restricted to those
+/// modules in the store, and each hit names its module when there are several.
 pub async fn lookup(
     State(state): State<AppState>,
     user: UiUser,
-    Path(module): Path<String>,
+    Path(modules): Path<String>,
     Query(p): Query<SearchParams>,
 ) -> Response {
     let q: String = p.q.unwrap_or_default().trim().chars().take(100).collect();
     if q.is_empty() {
         return Json(json!([])).into_response();
     }
-    match state.store.records(&user.actor).search(&q, 200).await {
+    let registry = match state.store.registry().await {
+        Ok(r) => r,
+        Err(e) => return crate::error::AppError::from(e).into_response(),
+    };
+    let targets: Vec<&sable_core::meta::ModuleDef> = modules
+        .split(',')
+        .filter_map(|name| registry.entity_modules().find(|m| m.name == name.trim()))
+        .collect();
+    if targets.is_empty() {
+        return Json(json!([])).into_response();
+    }
+    let names: Vec<String> = targets.iter().map(|m| m.name.clone()).collect();
+    match state.store.records(&user.actor).search_in(&q, &names, 10).await {
         Ok(hits) => {
             let items: Vec<_> = hits
                 .into_iter()
-                .filter(|h| h.module == module)
-                .take(10)
-                .map(|h| json!({"id": h.id, "label": h.label}))
+                .map(|h| {
+                    if targets.len() > 1 {
+                        let module = targets
+                            .iter()
+                            .find(|m| m.name == h.module)
+                            .map(|m| m.label(user.lang).to_string())
+                            .unwrap_or(h.module);
+                        json!({"id": h.id, "label": h.label, "module": module})
+                    } else {
+                        json!({"id": h.id, "label": h.label})
+                    }
+                })
                 .collect();
             Json(json!(items)).into_response()
         }

@@ -58,6 +58,8 @@ pub struct UiUser {
     pub lang: Lang,
     /// The cookie secret, for logout.
     pub secret: String,
+    /// The company's base currency (ISO 4217 code), for showing money.
+    pub currency: String,
 }
 
 impl UiUser {
@@ -68,6 +70,7 @@ impl UiUser {
             tz: self.actor.tz(),
             date_format: &self.session.user.date_format,
             number_format: &self.session.user.number_format,
+            currency: &self.currency,
         }
     }
 
@@ -106,11 +109,16 @@ impl FromRequestParts<AppState> for UiUser {
         // A user who chose no language follows the browser, like a visitor.
         let actor = session.user.actor_with_fallback(browser_lang(&parts.headers));
         let lang = actor.lang();
+        let currency = match sable_store::company::base_currency(&state.store).await {
+            Ok(c) => c,
+            Err(e) => return Err(crate::error::AppError::Internal(e).into_response()),
+        };
         Ok(UiUser {
             session,
             actor,
             lang,
             secret,
+            currency,
         })
     }
 }

@@ -47,6 +47,7 @@ async fn page(state: &AppState, user: &UiUser, flash: Option<&str>, error: Optio
                 tz: user.actor.tz(),
                 date_format: f,
                 number_format: "",
+                currency: "",
             };
             (f.to_string(), format!("{f} ({})", v.date(today)))
         })

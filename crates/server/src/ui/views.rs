@@ -17,9 +17,9 @@ pub async fn save(State(state): State<AppState>, user: UiUser, Path(module): Pat
     if !user.csrf_ok(form_value(&form, "_csrf")) {
         return csrf_refused(user.lang);
     }
-    let (rows, any) = filters::conditions(&form);
+    let builder = filters::conditions(&form);
     let definition = ViewDefinition {
-        filter: filters::tree(&rows, any),
+        filter: filters::tree(&builder),
         columns: form
             .iter()
             .filter(|(k, _)| k == "col")
@@ -35,7 +35,7 @@ pub async fn save(State(state): State<AppState>, user: UiUser, Path(module): Pat
         Err(e @ (sable_store::StoreError::Refused(_) | sable_store::StoreError::BadFilter(_))) => {
             let mut pairs: Vec<(String, String)> = form
                 .into_iter()
-                .filter(|(k, _)| matches!(k.as_str(), "f" | "o" | "v" | "m"))
+                .filter(|(k, _)| matches!(k.as_str(), "f" | "o" | "v" | "g" | "r" | "n" | "m" | "m1" | "m2" | "m3"))
                 .collect();
             // A message key, never text: the list page shows only catalogue messages.
             let key = match e.refusal() {

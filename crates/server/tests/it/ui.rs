@@ -1446,6 +1446,27 @@ async fn comments_on_records() {
             )
             .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
+        // an empty comment is refused with the reason in the reader's language, page and API
+        let empty = b
+            .post(
+                &app,
+                &format!("/m/Accounts/{id}/comments"),
+                &[("_csrf", &csrf), ("body", "  ")],
+            )
+            .await;
+        let shown = b.get(&app, empty.location.as_deref().unwrap()).await;
+        assert!(shown.body.contains("评论不能为空。"), "{}", shown.body);
+        let req = Request::builder()
+            .method("POST")
+            .uri(&path)
+            .header("authorization", format!("Bearer {}", app.admin_token))
+            .header("content-type", "application/json")
+            .header("accept-language", "zh-CN,zh;q=0.9")
+            .body(Body::from(json!({"body": "x".repeat(10_001)}).to_string()))
+            .unwrap();
+        let (s, e) = app.send(req).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert_eq!(e["error"]["message"], "评论最多 10000 个字符。", "{e}");
         let (_, list) = app.admin("GET", &path, None).await;
         assert_eq!(list["items"][0]["body"], "第二条评论", "newest first");
         assert_eq!(list["items"].as_array().unwrap().len(), 2);
@@ -2042,6 +2063,412 @@ async fn a_running_import_shows_a_bar_that_fills() {
             page.body
         );
         app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn type_ahead_searches_only_the_fields_target_modules() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        // 210 newer contacts match the text: a global search (limit 200) would hold no account
+        let system = sable_store::Actor::unrestricted_for_system_jobs();
+        let admin = sable_store::users::find_user(&app.store, "admin")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let account = app
+            .store
+            .records(&system)
+            .create(
+                "Accounts",
+                json!({"accountname": "星辰科技", "assigned_user_id": admin})
+                    .as_object()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let contacts: Vec<_> = (0..210)
+            .map(|i| {
+                json!({"lastname": format!("星辰联系人{i}"), "assigned_user_id": admin})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            })
+            .collect();
+        app.store
+            .records(&system)
+            .create_many("Contacts", &contacts, true)
+            .await
+            .unwrap();
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let one = b.get(&app, "/ui/lookup/Accounts?q=%E6%98%9F%E8%BE%B0").await;
+        assert_eq!(one.status, StatusCode::OK, "{}", db.backend);
+        let hits: serde_json::Value = serde_json::from_str(&one.body).unwrap();
+        assert_eq!(
+            hits,
+            json!([{"id": account.id, "label": "星辰科技"}]),
+            "{}: the account is found past 210 contacts",
+            db.backend
+        );
+        // several targets: every one is searched and each hit names its module
+        let both = b.get(&app, "/ui/lookup/Accounts,Contacts?q=%E6%98%9F%E8%BE%B0").await;
+        let hits: serde_json::Value = serde_json::from_str(&both.body).unwrap();
+        let hits = hits.as_array().unwrap();
+        assert_eq!(hits.len(), 10, "{}", db.backend);
+        assert!(
+            hits.iter().all(|h| h["module"] == "联系人"),
+            "{both:?}",
+            both = both.body
+        );
+        let found = b
+            .get(
+                &app,
+                "/ui/lookup/Accounts,Contacts?q=%E6%98%9F%E8%BE%B0%E7%A7%91%E6%8A%80",
+            )
+            .await;
+        let hits: serde_json::Value = serde_json::from_str(&found.body).unwrap();
+        assert_eq!(hits, json!([{"id": account.id, "label": "星辰科技", "module": "客户"}]));
+        // an unknown module finds nothing rather than everything
+        let none = b.get(&app, "/ui/lookup/Nope?q=%E6%98%9F%E8%BE%B0").await;
+        assert_eq!(none.body, "[]");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn filter_builder_nests_groups_and_fits_widgets_to_fields() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        for (name, status, city) in [
+            ("甲", "Hot", "北京"),
+            ("乙", "Cold", "上海"),
+            ("丙", "Hot", "上海"),
+            ("丁", "Warm", "上海"),
+        ] {
+            app.admin(
+                "POST",
+                "/api/v1/records/Leads",
+                Some(json!({"fields": {"lastname": name, "leadstatus": status, "city": city, "company": format!("{name}公司")}})),
+            )
+            .await;
+        }
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        // city = 上海 and (status = Hot or status = Cold), the date by the relative picker
+        let nested = "m=all&f=city&o=eq&v=%E4%B8%8A%E6%B5%B7&r=&n=&g=0\
+            &m1=any&f=leadstatus&o=eq&v=Hot&r=&n=&g=1&f=leadstatus&o=eq&v=Cold&r=&n=&g=1\
+            &f=createdtime&o=eq&v=&r=last_n_days&n=3&g=0";
+        let p = b.get(&app, &format!("/m/Leads?{nested}")).await;
+        assert_eq!(p.status, StatusCode::OK, "{}", db.backend);
+        assert!(
+            p.body.contains("乙公司")
+                && p.body.contains("丙公司")
+                && !p.body.contains("甲公司")
+                && !p.body.contains("丁公司"),
+            "{}: {}",
+            db.backend,
+            p.body
+        );
+        // the builder shows the group with its mode, the picklist by its labels, the relative date picked
+        assert!(
+            p.body.contains("name=\"m1\" value=\"any\" checked"),
+            "the nested group's mode"
+        );
+        assert!(
+            p.body.contains("<option value=\"Hot\" selected>热</option>"),
+            "picklist labels"
+        );
+        assert!(
+            p.body
+                .contains("<option value=\"last_n_days\" selected>最近 N 天</option>")
+        );
+        assert!(
+            p.body
+                .contains("name=\"n\" type=\"number\" min=\"1\" max=\"3650\" value=\"3\"")
+        );
+        // saved as a view, it comes back the same
+        let csrf = hidden(&p.body, "_csrf");
+        let mut form: Vec<(String, String)> = form_urlencoded::parse(nested.replace(' ', "").as_bytes())
+            .into_owned()
+            .collect();
+        form.extend([
+            ("_csrf".into(), csrf.clone()),
+            ("name".into(), "上海热冷".into()),
+            ("shared".into(), "1".into()),
+        ]);
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let s = b.post(&app, "/m/Leads/views", &pairs).await;
+        assert_eq!(s.status, StatusCode::SEE_OTHER);
+        let view = b.get(&app, s.location.as_deref().unwrap()).await;
+        assert!(
+            view.body.contains("乙公司") && view.body.contains("丙公司") && !view.body.contains("甲公司"),
+            "{}",
+            view.body
+        );
+        assert!(
+            view.body.contains("name=\"m1\" value=\"any\" checked") && view.body.contains("value=\"Cold\" selected")
+        );
+        let saved =
+            sable_store::views::list_views(&app.store, &sable_store::Actor::unrestricted_for_system_jobs(), "Leads")
+                .await
+                .unwrap();
+        assert_eq!(
+            saved[0].definition.filter,
+            json!({"all": [
+                {"field": "city", "op": "eq", "value": "上海"},
+                {"any": [
+                    {"field": "leadstatus", "op": "eq", "value": "Hot"},
+                    {"field": "leadstatus", "op": "eq", "value": "Cold"}
+                ]},
+                {"field": "createdtime", "op": "eq", "value": {"relative": "last_n_days", "n": 3}}
+            ]})
+        );
+        // a row fetched again for another field: only that type's operators and widget
+        let row = b.get(&app, "/m/Leads/filter-row?f=emailoptout&o=contains&v=&g=1").await;
+        assert_eq!(row.status, StatusCode::OK);
+        assert!(
+            !row.body.contains("value=\"contains\"") && !row.body.contains("value=\"lt\""),
+            "{}",
+            row.body
+        );
+        assert!(
+            row.body.contains(">是</option>")
+                && row.body.contains(">否</option>")
+                && row.body.contains("name=\"g\" value=\"1\"")
+        );
+        let row = b.get(&app, "/m/Leads/filter-row?f=createdtime&o=ge").await;
+        assert!(
+            row.body.contains("type=\"date\"")
+                && row.body.contains("value=\"this_quarter\"")
+                && row.body.contains("value=\"between\"")
+        );
+        let row = b.get(&app, "/m/Leads/filter-row?f=leadstatus&o=lt").await;
+        assert!(
+            !row.body.contains("value=\"lt\"") && row.body.contains("value=\"starts_with\""),
+            "{}",
+            row.body
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn money_is_shown_in_the_company_base_currency() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, opp) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Opportunities",
+                Some(json!({"fields": {"potentialname": "币种商机", "amount": "1234567.5", "closingdate": "2026-03-05"}})),
+            )
+            .await;
+        let id = opp["id"].as_i64().unwrap();
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        // the default is CNY
+        let detail = b.get(&app, &format!("/m/Opportunities/{id}")).await;
+        assert!(detail.body.contains("¥1,234,567.50"), "{}", db.backend);
+        let company = b.get(&app, "/admin/company").await;
+        assert_eq!(company.status, StatusCode::OK);
+        assert!(company.body.contains("<option value=\"CNY\" selected>CNY (¥)</option>"));
+        let csrf = hidden(&company.body, "_csrf");
+        let saved = b
+            .post(&app, "/admin/company", &[("_csrf", &csrf), ("currency", "USD")])
+            .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER);
+        let detail = b.get(&app, &format!("/m/Opportunities/{id}")).await;
+        assert!(detail.body.contains("$1,234,567.50") && !detail.body.contains("¥1,234,567"));
+        let list = b.get(&app, "/m/Opportunities").await;
+        assert!(list.body.contains("$1,234,567.50"));
+        let home = b.get(&app, "/").await;
+        assert!(home.body.contains("$1,234,567.50"), "the pipeline on the home page");
+        // a currency without a well-known sign is written by its code
+        b.post(
+            &app,
+            "/admin/company",
+            &[("_csrf", &csrf), ("currency", "other"), ("currency_other", "chf")],
+        )
+        .await;
+        assert!(
+            b.get(&app, &format!("/m/Opportunities/{id}"))
+                .await
+                .body
+                .contains("CHF 1,234,567.50")
+        );
+        // a bad code is refused in the reader's language
+        let bad = b
+            .post(
+                &app,
+                "/admin/company",
+                &[("_csrf", &csrf), ("currency", "other"), ("currency_other", "元")],
+            )
+            .await;
+        assert!(bad.body.contains("不是货币代码"), "{}", bad.body);
+        // only administrators change it
+        app.admin(
+            "POST",
+            "/api/v1/users",
+            Some(json!({"user_name": "seller", "password": "seller-pass-1", "last_name": "Seller"})),
+        )
+        .await;
+        let mut other = Browser::new();
+        other.login(&app, "seller", "seller-pass-1").await;
+        assert_eq!(other.get(&app, "/admin/company").await.status, StatusCode::FORBIDDEN);
+        let page = other.get(&app, "/").await;
+        let csrf = hidden(&page.body, "_csrf");
+        let refused = other
+            .post(&app, "/admin/company", &[("_csrf", &csrf), ("currency", "EUR")])
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn mass_edit_sets_references_and_multiselects() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, acc) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": "批量客户"}})),
+            )
+            .await;
+        let acc = acc["id"].as_i64().unwrap();
+        let mut contacts = Vec::new();
+        for name in ["赵", "钱"] {
+            let (_, c) = app
+                .admin(
+                    "POST",
+                    "/api/v1/records/Contacts",
+                    Some(json!({"fields": {"lastname": name}})),
+                )
+                .await;
+            contacts.push(c["id"].as_i64().unwrap().to_string());
+        }
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        // the bulk bar offers the reference with its type-ahead, but not the owner (transfer)
+        let list = b.get(&app, "/m/Contacts").await;
+        let bar = &list.body[list.body.find("bulk-bar").unwrap()..];
+        assert!(
+            bar.contains("<option value=\"account_id\">") && !bar.contains("<option value=\"assigned_user_id\">"),
+            "{}",
+            db.backend
+        );
+        let widget = &bar[bar.find("data-field=\"account_id\"").unwrap()..];
+        let search_url = &widget[widget.find("data-search-url=\"").unwrap()..];
+        assert!(
+            widget.contains("class=\"typeahead-input\"")
+                && search_url.contains("lookup")
+                && search_url.contains("Accounts"),
+            "{widget}"
+        );
+        let csrf = hidden(&list.body, "_csrf");
+        let acc_text = acc.to_string();
+        let p = b
+            .post(
+                &app,
+                "/m/Contacts/bulk",
+                &[
+                    ("_csrf", &csrf),
+                    ("ids", &contacts[0]),
+                    ("ids", &contacts[1]),
+                    ("action", "edit"),
+                    ("field", "account_id"),
+                    ("value", &acc_text),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        for id in &contacts {
+            let (_, c) = app.admin("GET", &format!("/api/v1/records/Contacts/{id}"), None).await;
+            assert_eq!(c["fields"]["account_id"], json!(acc), "{c}");
+        }
+        // a multi-select: every chosen value, and nothing chosen clears it
+        app.admin(
+            "POST",
+            "/api/v1/modules/Leads/fields",
+            Some(json!({"name": "cf_lines", "type": "multipicklist", "label": {"en": "Lines", "zh-CN": "产品线"}, "values": ["ERP", "CRM", "OA"]})),
+        )
+        .await;
+        let mut leads = Vec::new();
+        for name in ["孙", "李"] {
+            let (_, l) = app
+                .admin(
+                    "POST",
+                    "/api/v1/records/Leads",
+                    Some(json!({"fields": {"lastname": name, "cf_lines": ["OA"]}})),
+                )
+                .await;
+            leads.push(l["id"].as_i64().unwrap().to_string());
+        }
+        let list = b.get(&app, "/m/Leads").await;
+        let bar = &list.body[list.body.find("bulk-bar").unwrap()..];
+        assert!(
+            bar.contains("id=\"bulk-value-cf_lines\" name=\"value\" multiple"),
+            "the multi-select"
+        );
+        let edit = |values: &'static [&'static str]| {
+            let mut form = vec![
+                ("_csrf", csrf.as_str()),
+                ("ids", leads[0].as_str()),
+                ("ids", leads[1].as_str()),
+                ("action", "edit"),
+                ("field", "cf_lines"),
+                ("value", ""),
+            ];
+            form.extend(values.iter().map(|v| ("value", *v)));
+            form
+        };
+        let p = b.post(&app, "/m/Leads/bulk", &edit(&["ERP", "CRM"])).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        for id in &leads {
+            let (_, l) = app.admin("GET", &format!("/api/v1/records/Leads/{id}"), None).await;
+            assert_eq!(l["fields"]["cf_lines"], json!(["ERP", "CRM"]), "{l}");
+        }
+        let p = b.post(&app, "/m/Leads/bulk", &edit(&[])).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let (_, l) = app
+            .admin("GET", &format!("/api/v1/records/Leads/{}", leads[0]), None)
+            .await;
+        assert!(
+            l["fields"]["cf_lines"].is_null() || l["fields"]["cf_lines"] == json!([]),
+            "{l}"
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bad_field_default_is_refused_in_the_callers_language() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/modules/Leads/fields")
+            .header("authorization", format!("Bearer {}", app.admin_token))
+            .header("content-type", "application/json")
+            .header("accept-language", "zh-CN,zh;q=0.9")
+            .body(Body::from(
+                json!({"name": "cf_grade", "type": "picklist", "label": {"en": "Grade", "zh-CN": "等级"}, "values": ["A", "B"], "default": "C"})
+                    .to_string(),
+            ))
+            .unwrap();
+        let (s, e) = app.send(req).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{}: {e}", db.backend);
+        assert_eq!(
+            e["error"]["message"], "默认值“C”对此字段无效（下拉列表字段须为其中的一个值）。",
+            "{e}"
+        );
         db.cleanup().await;
     }
 }

@@ -203,7 +203,7 @@ async fn filters_sorts_pages_and_search() {
         }];
         by_time.cursor = text_cursor;
         assert!(
-            matches!(svc.query("Leads", &by_time).await, Err(StoreError::BadRequest(_))),
+            matches!(svc.query("Leads", &by_time).await, Err(StoreError::Refused(_))),
             "{}",
             db.backend
         );
@@ -211,7 +211,7 @@ async fn filters_sorts_pages_and_search() {
         by_email.cursor = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"v":"a\u0000b","id":1}"#));
         assert!(matches!(
             svc.query("Leads", &by_email).await,
-            Err(StoreError::BadRequest(_))
+            Err(StoreError::Refused(_))
         ));
         let nul = svc
             .query(
