@@ -2472,3 +2472,75 @@ async fn a_bad_field_default_is_refused_in_the_callers_language() {
         db.cleanup().await;
     }
 }
+
+/// Every form the interface posts to refuses a request without the session's CSRF token,
+/// and nothing changes.
+#[tokio::test]
+async fn every_form_route_refuses_a_missing_csrf_token() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let (_, lead) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads",
+                Some(json!({"fields": {"lastname": "令牌", "company": "令牌公司"}})),
+            )
+            .await;
+        let id = lead["id"].as_i64().expect("lead id");
+        let (_, me) = app.admin("GET", "/api/v1/me", None).await;
+        let uid = me["id"].as_i64().unwrap_or(1);
+        let routes = [
+            "/logout".to_string(),
+            "/settings/language".into(),
+            "/settings".into(),
+            "/m/Leads".into(),
+            "/m/Leads/export".into(),
+            "/m/Leads/bulk".into(),
+            "/m/Leads/duplicates".into(),
+            "/m/Leads/views".into(),
+            "/m/Leads/views/1/delete".into(),
+            format!("/m/Leads/{id}"),
+            format!("/m/Leads/{id}/inline/company"),
+            format!("/m/Leads/{id}/delete"),
+            format!("/m/Leads/{id}/restore"),
+            format!("/m/Leads/{id}/comments"),
+            "/admin/users".into(),
+            format!("/admin/users/{uid}/deactivate"),
+            "/admin/company".into(),
+            "/admin/fields/Leads".into(),
+            "/admin/fields/Leads/layout".into(),
+            "/import/run".into(),
+            "/import/jobs/1/undo".into(),
+            "/import/jobs/1/again".into(),
+        ];
+        for route in &routes {
+            let p = b
+                .post(
+                    &app,
+                    route,
+                    &[
+                        ("company", "改了"),
+                        ("lastname", "改了"),
+                        ("ids", &id.to_string()),
+                        ("body", "x"),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                p.status,
+                StatusCode::FORBIDDEN,
+                "{}: POST {route} without a token",
+                db.backend
+            );
+        }
+        let (_, after) = app.admin("GET", &format!("/api/v1/records/Leads/{id}"), None).await;
+        assert_eq!(after["version"], 1, "{}: nothing changed: {after}", db.backend);
+        assert_eq!(after["fields"]["company"], "令牌公司");
+        // still logged in: the refused logout did not end the session
+        assert_eq!(b.get(&app, "/").await.status, StatusCode::OK);
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
