@@ -2511,6 +2511,7 @@ async fn every_form_route_refuses_a_missing_csrf_token() {
             "/admin/company".into(),
             "/admin/fields/Leads".into(),
             "/admin/fields/Leads/layout".into(),
+            "/admin/fields/Leads/leadsource/values".into(),
             "/import/run".into(),
             "/import/jobs/1/undo".into(),
             "/import/jobs/1/again".into(),
