@@ -6,6 +6,7 @@
 //! writes record, history, search tokens and an outbox event in one transaction.
 #![forbid(unsafe_code)]
 
+pub mod activities;
 pub mod actor;
 mod batch;
 pub mod comments;
