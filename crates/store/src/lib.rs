@@ -14,6 +14,7 @@ pub mod company;
 pub mod db;
 pub mod error;
 mod filter_sql;
+pub mod followups;
 pub mod imports;
 pub mod meta_store;
 mod read;

@@ -2,6 +2,7 @@
 //! generated from module metadata so custom fields appear without code.
 //! Handlers parse, call the store's services, and render a template.
 
+mod activities;
 mod admin_company;
 mod admin_fields;
 mod admin_users;
@@ -58,6 +59,8 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/m/{module}/{id}/delete", post(detail::delete))
         .route("/m/{module}/{id}/restore", post(detail::restore))
         .route("/m/{module}/{id}/comments", post(detail::add_comment))
+        .route("/m/{module}/{id}/activities", get(activities::tab))
+        .route("/m/{module}/{id}/followups", post(activities::log))
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/admin/company", get(admin_company::show).post(admin_company::save))
