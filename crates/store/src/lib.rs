@@ -9,6 +9,7 @@
 pub mod activities;
 pub mod actor;
 mod batch;
+pub mod calendar;
 pub mod comments;
 pub mod company;
 pub mod db;

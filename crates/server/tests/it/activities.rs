@@ -141,3 +141,102 @@ async fn followups_through_api_and_pages() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn agenda_page_and_calendar_feed() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let today = jiff::Timestamp::now()
+            .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+            .date();
+        let (s, _) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Events",
+                Some(json!({"fields": {"subject": "客户拜访, 签约; 准备", "activitytype": "Visit", "date_start": today.to_string(), "time_start": "23:50", "location": "上海"}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, _) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Tasks",
+                Some(json!({"fields": {"subject": "寄合同", "due_date": today.to_string()}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        for view in [
+            "",
+            "?view=day",
+            "?view=week",
+            "?view=month",
+            "?view=week&date=2020-02-29",
+        ] {
+            let page = b.get(&app, &format!("/agenda{view}")).await;
+            assert_eq!(page.status, StatusCode::OK, "{view}");
+        }
+        let page = b.get(&app, "/agenda").await;
+        assert!(page.body.contains("寄合同"), "{}", page.body);
+        assert!(page.body.contains("id=\"reminder-count\""), "a task due today reminds");
+
+        // Create the feed address; it is shown once.
+        let csrf = hidden(&page.body, "_csrf");
+        let created = b
+            .post(&app, "/agenda/feed", &[("_csrf", &csrf), ("action", "rotate")])
+            .await;
+        assert_eq!(created.status, StatusCode::OK);
+        let body = created.body.replace("&#x2f;", "/");
+        let start = body.find("/ics/").expect("feed address shown");
+        let path: String = body[start..].split('"').next().unwrap().to_string();
+        assert!(path.ends_with(".ics"), "{path}");
+        let fetch = |path: String| {
+            let router = app.router.clone();
+            async move {
+                let res = router
+                    .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                let status = res.status();
+                let ctype = res
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default();
+                let body = res.into_body().collect().await.unwrap().to_bytes();
+                (status, ctype, String::from_utf8(body.to_vec()).unwrap())
+            }
+        };
+        let (s, ctype, ics) = fetch(path.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{}", db.backend);
+        assert!(ctype.starts_with("text/calendar"), "{ctype}");
+        assert!(ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"), "{ics}");
+        assert!(ics.ends_with("END:VCALENDAR\r\n"));
+        assert!(ics.contains("SUMMARY:客户拜访\\, 签约\\; 准备\r\n"), "{ics}");
+        assert!(ics.contains("BEGIN:VTODO\r\n") && ics.contains("SUMMARY:寄合同\r\n"));
+        // 23:50 in Shanghai is 15:50 UTC.
+        assert!(
+            ics.contains(&format!("DTSTART:{}T155000Z\r\n", today.strftime("%Y%m%d"))),
+            "{ics}"
+        );
+        assert!(ics.split("\r\n").all(|l| l.len() <= 75));
+
+        // Rotating retires the old address; a wrong one is not found.
+        let page = b.get(&app, "/agenda").await;
+        let csrf = hidden(&page.body, "_csrf");
+        b.post(&app, "/agenda/feed", &[("_csrf", &csrf), ("action", "rotate")])
+            .await;
+        assert_eq!(fetch(path.clone()).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(fetch("/ics/nothing.ics".into()).await.0, StatusCode::NOT_FOUND);
+        let refused = b.post(&app, "/agenda/feed", &[("action", "revoke")]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "CSRF");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}

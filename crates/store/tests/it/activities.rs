@@ -184,3 +184,114 @@ async fn followups_are_kept_on_the_linked_record() {
         assert_eq!(sorted.items.first().map(|r| r.id), Some(c));
     }
 }
+
+#[tokio::test]
+async fn agenda_overdue_reminders_and_feed_tokens() {
+    use sable_store::calendar;
+    for db in all_backends().await {
+        let store = db.store().await;
+        let me = sales_user(&store, "zhoujie").await;
+        let other = sales_user(&store, "wuqi").await;
+        let svc = store.records(&me);
+        let now = jiff::Timestamp::now();
+        let local = now.to_zoned_datetime(me.tz().clone());
+        let today = local.date();
+        let d = |n: i64| today.checked_add(jiff::Span::new().days(n)).unwrap();
+        let soon = now + jiff::SignedDuration::from_mins(10);
+        let soon_local = soon.to_zoned_datetime(me.tz().clone());
+        let later = now + jiff::SignedDuration::from_hours(3);
+        let later_local = later.to_zoned_datetime(me.tz().clone());
+        let hhmm = |z: &jiff::ZonedDateTime| format!("{:02}:{:02}", z.hour(), z.minute());
+        let mut ids = std::collections::BTreeMap::new();
+        for (name, module, fields) in [
+            (
+                "due_today",
+                "Tasks",
+                json!({"subject": "今天到期", "due_date": today.to_string()}),
+            ),
+            (
+                "late",
+                "Tasks",
+                json!({"subject": "逾期", "due_date": d(-2).to_string()}),
+            ),
+            (
+                "late_done",
+                "Tasks",
+                json!({"subject": "逾期已完成", "due_date": d(-2).to_string(), "taskstatus": "Completed"}),
+            ),
+            (
+                "soon",
+                "Events",
+                json!({"subject": "马上开会", "activitytype": "Meeting", "date_start": soon_local.date().to_string(), "time_start": hhmm(&soon_local)}),
+            ),
+            (
+                "later",
+                "Events",
+                json!({"subject": "晚些拜访", "activitytype": "Visit", "date_start": later_local.date().to_string(), "time_start": hhmm(&later_local)}),
+            ),
+            (
+                "next_week",
+                "Events",
+                json!({"subject": "下周", "date_start": d(8).to_string(), "allday": true}),
+            ),
+        ] {
+            ids.insert(name, svc.create(module, &obj(fields)).await.unwrap().id);
+        }
+        store
+            .records(&other)
+            .create(
+                "Tasks",
+                &obj(json!({"subject": "别人的", "due_date": today.to_string()})),
+            )
+            .await
+            .unwrap();
+        let names = |items: &[calendar::AgendaItem]| {
+            let mut v: Vec<&str> = items
+                .iter()
+                .map(|i| {
+                    *ids.iter()
+                        .find(|(_, id)| **id == i.id)
+                        .map(|(n, _)| n)
+                        .expect("one of mine")
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let week = calendar::agenda(&store, &me, d(-3), d(3)).await.unwrap();
+        assert!(names(&week).contains(&"due_today") && names(&week).contains(&"late_done"));
+        assert!(!names(&week).contains(&"next_week"), "{}", db.backend);
+        assert_eq!(
+            names(&calendar::overdue(&store, &me, today).await.unwrap()),
+            vec!["late"]
+        );
+        let reminders = names(&calendar::reminders(&store, &me, now).await.unwrap());
+        assert!(
+            reminders.contains(&"due_today") && !reminders.contains(&"later"),
+            "{reminders:?}"
+        );
+        // The meeting in 10 minutes reminds, unless it falls on tomorrow's date.
+        if soon_local.date() == today {
+            assert!(reminders.contains(&"soon"), "{reminders:?}");
+        }
+
+        // Feed tokens: random, hashed, rotated and revoked.
+        assert!(!calendar::has_feed_token(&store, &me).await.unwrap());
+        let first = calendar::rotate_feed_token(&store, &me).await.unwrap();
+        assert!(first.len() >= 40);
+        assert_eq!(
+            calendar::feed_user(&store, &first).await.unwrap().map(|u| u.id),
+            Some(me.user_id())
+        );
+        let second = calendar::rotate_feed_token(&store, &me).await.unwrap();
+        assert_ne!(first, second);
+        assert!(
+            calendar::feed_user(&store, &first).await.unwrap().is_none(),
+            "rotated away"
+        );
+        assert!(calendar::feed_user(&store, &second).await.unwrap().is_some());
+        calendar::revoke_feed_token(&store, &me).await.unwrap();
+        assert!(calendar::feed_user(&store, &second).await.unwrap().is_none(), "revoked");
+        assert!(calendar::feed_user(&store, "").await.unwrap().is_none());
+    }
+}
