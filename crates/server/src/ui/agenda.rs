@@ -240,3 +240,35 @@ pub async fn feed(State(state): State<AppState>, user: UiUser, headers: HeaderMa
         Err(e) => store_error_page(user.lang, e),
     }
 }
+
+#[derive(Serialize)]
+struct BadgePartial {
+    lang: &'static str,
+    count: usize,
+    titles: String,
+}
+
+/// `GET /agenda/reminders`: the reminder badge every page loads (and refreshes each minute).
+pub async fn reminders_badge(State(state): State<AppState>, user: UiUser) -> Response {
+    let items = match calendar::reminders(&state.store, &user.actor, Timestamp::now()).await {
+        Ok(items) => items,
+        Err(e) => return store_error_page(user.lang, e),
+    };
+    let viewer = user.viewer();
+    let titles = items
+        .iter()
+        .map(|i| match i.at {
+            Some(at) => format!("{} {}", viewer.datetime(at), i.subject),
+            None => i.subject.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    render(
+        "partials/reminders_badge.html",
+        &BadgePartial {
+            lang: user.lang.tag(),
+            count: items.len(),
+            titles,
+        },
+    )
+}

@@ -65,6 +65,7 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/m/{module}/{id}/followups", post(activities::log))
         .route("/agenda", get(agenda::show))
         .route("/agenda/feed", post(agenda::feed))
+        .route("/agenda/reminders", get(agenda::reminders_badge))
         .route("/ics/{file}", get(calendar_feed::feed))
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))

@@ -185,6 +185,13 @@ async fn agenda_page_and_calendar_feed() {
         let page = b.get(&app, "/agenda").await;
         assert!(page.body.contains("寄合同"), "{}", page.body);
         assert!(page.body.contains("id=\"reminder-count\""), "a task due today reminds");
+        let badge = b.get(&app, "/agenda/reminders").await;
+        assert_eq!(badge.status, StatusCode::OK);
+        assert!(
+            badge.body.contains("reminders-badge") && badge.body.contains("寄合同"),
+            "{}",
+            badge.body
+        );
 
         // Create the feed address; it is shown once.
         let csrf = hidden(&page.body, "_csrf");
