@@ -127,6 +127,28 @@ async fn followups_through_api_and_pages() {
             )
             .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "no CSRF token");
+        // An event through the ordinary form, linked to the contact, held: one more follow-up.
+        let form = b.get(&app, "/m/Events/new").await;
+        let csrf = hidden(&form.body, "_csrf");
+        let id_text = id.to_string();
+        let created = b
+            .post(
+                &app,
+                "/m/Events",
+                &[
+                    ("_csrf", &csrf),
+                    ("subject", "上门拜访"),
+                    ("activitytype", "Visit"),
+                    ("eventstatus", "Held"),
+                    ("date_start", "2026-12-01"),
+                    ("time_start", "15:00"),
+                    ("parent_id", &id_text),
+                ],
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+        let (_, after) = app.admin("GET", &format!("/api/v1/records/Contacts/{id}"), None).await;
+        assert_eq!(after["fields"]["followup_count"], 3, "{after}");
         for path in [
             "/m/Tasks",
             "/m/Events",
