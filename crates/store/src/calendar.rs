@@ -130,14 +130,22 @@ async fn mine(
     actor: &Actor,
     module: &str,
     day_field: &str,
-    from: Date,
-    to: Date,
+    (from, to): (Date, Date),
+    open_only: bool,
 ) -> StoreResult<Vec<Record>> {
+    let mut all = vec![
+        json!({"field": "assigned_user_id", "op": "eq", "value": actor.user_id()}),
+        json!({"field": day_field, "op": "between", "value": [from.to_string(), to.to_string()]}),
+    ];
+    if open_only {
+        all.push(if module == "Tasks" {
+            json!({"field": "taskstatus", "op": "not_in", "value": ["Completed", "Deferred"]})
+        } else {
+            json!({"field": "eventstatus", "op": "eq", "value": "Planned"})
+        });
+    }
     let query = Query {
-        filter: Filter::from_json(&json!({"all": [
-            {"field": "assigned_user_id", "op": "eq", "value": actor.user_id()},
-            {"field": day_field, "op": "between", "value": [from.to_string(), to.to_string()]},
-        ]}))?,
+        filter: Filter::from_json(&json!({ "all": all }))?,
         sort: vec![SortKey {
             field: day_field.into(),
             desc: false,
@@ -148,20 +156,29 @@ async fn mine(
     Ok(store.records(actor).query(module, &query).await?.items)
 }
 
-/// The actor's own tasks and events on the days `from..=to`, in time order.
-pub async fn agenda(store: &Store, actor: &Actor, from: Date, to: Date) -> StoreResult<Vec<AgendaItem>> {
-    let mut records = mine(store, actor, "Tasks", "due_date", from, to).await?;
+async fn items_between(
+    store: &Store,
+    actor: &Actor,
+    range: (Date, Date),
+    open_only: bool,
+) -> StoreResult<Vec<AgendaItem>> {
+    let mut records = mine(store, actor, "Tasks", "due_date", range, open_only).await?;
     // Tasks without a due date are on their start day.
     records.extend(
-        mine(store, actor, "Tasks", "date_start", from, to)
+        mine(store, actor, "Tasks", "date_start", range, open_only)
             .await?
             .into_iter()
             .filter(|r| date(r, "due_date").is_none()),
     );
-    records.extend(mine(store, actor, "Events", "date_start", from, to).await?);
+    records.extend(mine(store, actor, "Events", "date_start", range, open_only).await?);
     let mut items: Vec<AgendaItem> = records.iter().filter_map(|r| item(r, actor)).collect();
     items.sort_by_key(|i| (i.day, i.time, i.id));
     Ok(items)
+}
+
+/// The actor's own tasks and events on the days `from..=to`, in time order.
+pub async fn agenda(store: &Store, actor: &Actor, from: Date, to: Date) -> StoreResult<Vec<AgendaItem>> {
+    items_between(store, actor, (from, to), false).await
 }
 
 /// Open tasks due and planned events that started before `today` (the last year of them).
@@ -170,11 +187,7 @@ pub async fn overdue(store: &Store, actor: &Actor, today: Date) -> StoreResult<V
         return Ok(Vec::new());
     };
     let from = today.saturating_sub(jiff::Span::new().days(365));
-    Ok(agenda(store, actor, from, yesterday)
-        .await?
-        .into_iter()
-        .filter(|i| i.open)
-        .collect())
+    items_between(store, actor, (from, yesterday), true).await
 }
 
 /// What to remind the actor of at `now`: planned events starting within
@@ -182,7 +195,7 @@ pub async fn overdue(store: &Store, actor: &Actor, today: Date) -> StoreResult<V
 pub async fn reminders(store: &Store, actor: &Actor, now: Timestamp) -> StoreResult<Vec<AgendaItem>> {
     let today = now.to_zoned_datetime(actor.tz().clone()).date();
     let soon = now + REMINDER_LEAD;
-    Ok(agenda(store, actor, today, today)
+    Ok(items_between(store, actor, (today, today), true)
         .await?
         .into_iter()
         .filter(|i| {
