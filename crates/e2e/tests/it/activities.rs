@@ -59,6 +59,14 @@ async fn log_a_followup_and_see_the_count_and_next_date() {
         b.goto(&format!("/m/Contacts/{contact}")).await;
         let count = b.text(".field[data-field=followup_count]").await;
         assert!(count.contains('1'), "{count}");
+
+        // My agenda, and a calendar address created there (shown once).
+        b.click_and_wait("aside.sidebar a[href='/agenda']").await;
+        assert_eq!(b.path_only().await, "/agenda");
+        b.click_and_wait("#calendar-feed button[value=rotate]").await;
+        let url = b.prop("#feed-url", "value").await;
+        assert!(url.contains("/ics/") && url.ends_with(".ics"), "{url}");
+        b.screenshot("21-agenda-zh").await;
     })
     .await;
     server.stop().await;
