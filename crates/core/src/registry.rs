@@ -11,14 +11,20 @@ use serde::Deserialize;
 use crate::i18n::{Labels, Refusal};
 use crate::meta::{BlockDef, FieldDef, FieldType, MetaError, ModuleDef, PicklistDef, Sharing};
 
-const BUILTIN_MODULES: [(&str, &str); 5] = [
+const BUILTIN_MODULES: [(&str, &str); 7] = [
     ("accounts.toml", include_str!("../modules/accounts.toml")),
     ("contacts.toml", include_str!("../modules/contacts.toml")),
+    ("events.toml", include_str!("../modules/events.toml")),
+    ("tasks.toml", include_str!("../modules/tasks.toml")),
     ("leads.toml", include_str!("../modules/leads.toml")),
     ("opportunities.toml", include_str!("../modules/opportunities.toml")),
     ("users.toml", include_str!("../modules/users.toml")),
 ];
 const BUILTIN_PICKLISTS: &str = include_str!("../modules/picklists.toml");
+const ACTIVITY_PICKLISTS: &str = include_str!("../modules/activity_picklists.toml");
+
+/// Modules whose records carry the follow-up figures kept from their linked activities.
+pub const FOLLOWUP_MODULES: [&str; 4] = ["Leads", "Contacts", "Accounts", "Opportunities"];
 
 /// Names a custom field may not take: system columns of every module table.
 pub const RESERVED_COLUMNS: [&str; 6] = ["id", "version", "label", "deleted_at", "module", "owner_id"];
@@ -84,9 +90,18 @@ impl Registry {
             file: "picklists.toml".into(),
             message: e.to_string(),
         })?;
+        let activity: PicklistFile = toml::from_str(ACTIVITY_PICKLISTS).map_err(|e| MetaError::BadDefinition {
+            file: "activity_picklists.toml".into(),
+            message: e.to_string(),
+        })?;
         let mut registry = Registry {
             modules: BTreeMap::new(),
-            picklists: picklists.picklist.into_iter().map(|p| (p.name.clone(), p)).collect(),
+            picklists: picklists
+                .picklist
+                .into_iter()
+                .chain(activity.picklist)
+                .map(|p| (p.name.clone(), p))
+                .collect(),
         };
         for (file, text) in BUILTIN_MODULES {
             let mut module: ModuleDef = toml::from_str(text).map_err(|e| MetaError::BadDefinition {
@@ -95,6 +110,9 @@ impl Registry {
             })?;
             if module.entity {
                 add_system_fields(&mut module);
+            }
+            if FOLLOWUP_MODULES.contains(&module.name.as_str()) {
+                add_followup_fields(&mut module);
             }
             registry
                 .check_module(&module)
@@ -545,6 +563,30 @@ fn add_system_fields(module: &mut ModuleDef) {
     module.fields.splice(0..0, fields);
 }
 
+/// Adds the follow-up figures, kept by the record service from linked tasks and events:
+/// how many follow-ups (completed tasks, held events), the last one, and the next open one.
+fn add_followup_fields(module: &mut ModuleDef) {
+    if !module.blocks.iter().any(|b| b.name == "followup_information") {
+        module.blocks.push(BlockDef {
+            name: "followup_information".into(),
+            labels: Labels::new("Follow-up", "跟进"),
+        });
+    }
+    let block = "followup_information";
+    let mut count = system_field("followup_count", FieldType::Integer, "Follow-ups", "跟进次数", block, 1);
+    count.default = None;
+    let last = system_field(
+        "last_contacted",
+        FieldType::Datetime,
+        "Last Contacted",
+        "最近联系",
+        block,
+        2,
+    );
+    let next = system_field("next_followup", FieldType::Date, "Next Follow-up", "下次跟进", block, 3);
+    module.fields.extend([count, last, next]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,6 +611,45 @@ mod tests {
             assert_eq!(m.sharing, Sharing::Private);
         }
         assert!(!r.module("Users").unwrap().entity);
+        for name in FOLLOWUP_MODULES {
+            let m = r.module(name).expect("module exists");
+            for f in ["followup_count", "last_contacted", "next_followup"] {
+                assert!(m.field(f).is_some_and(|f| f.readonly), "{name} lacks read-only {f}");
+            }
+        }
+    }
+
+    #[test]
+    fn activity_modules_have_vtiger_fields_and_chinese_labels() {
+        let r = Registry::builtin().unwrap();
+        let tasks = r.module("Tasks").unwrap();
+        assert_eq!(tasks.number_prefix, "TSK");
+        for f in [
+            "subject",
+            "date_start",
+            "due_date",
+            "taskstatus",
+            "taskpriority",
+            "parent_id",
+            "contact_id",
+        ] {
+            assert!(tasks.field(f).is_some(), "Tasks lacks {f}");
+        }
+        let events = r.module("Events").unwrap();
+        assert_eq!(events.number_prefix, "EVT");
+        assert!(events.field("allday").is_some() && events.field("attendees").is_some());
+        assert_eq!(
+            r.picklist("activitytype").unwrap().resolve("拜访").unwrap().value,
+            "Visit"
+        );
+        assert_eq!(
+            r.picklist("taskstatus").unwrap().resolve("已完成").unwrap().value,
+            "Completed"
+        );
+        assert_eq!(
+            r.picklist("eventstatus").unwrap().resolve("已举行").unwrap().value,
+            "Held"
+        );
     }
 
     #[test]

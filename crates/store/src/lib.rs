@@ -6,13 +6,16 @@
 //! writes record, history, search tokens and an outbox event in one transaction.
 #![forbid(unsafe_code)]
 
+pub mod activities;
 pub mod actor;
 mod batch;
+pub mod calendar;
 pub mod comments;
 pub mod company;
 pub mod db;
 pub mod error;
 mod filter_sql;
+pub mod followups;
 pub mod imports;
 pub mod meta_store;
 mod read;

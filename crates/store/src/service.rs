@@ -21,7 +21,7 @@ use crate::record::{HistoryEntry, Page, Query, Record, SearchHit};
 use crate::schema::table_name;
 use crate::sql::Arg;
 use crate::store::Store;
-use crate::{now_ms, search};
+use crate::{activities, now_ms, search};
 
 /// After this many records that could not be moved, [`RecordService::reassign_all`] stops.
 pub const MAX_REASSIGN_FAILURES: usize = 100;
@@ -476,6 +476,10 @@ impl<'a> RecordService<'a> {
                 rows.push((id, values));
             }
             insert_records(&mut w.tx, &m, &rows, self.actor, now).await?;
+            if activities::is_activity(&m.name) {
+                let parents = rows.iter().filter_map(|(_, v)| activities::parent_of(v));
+                activities::refresh_parents(&mut w.tx, &registry, parents, &self.actor.tz).await?;
+            }
             // Imported numbers like LEA120 move the counter past them, so new ones never collide.
             let highest = rows
                 .iter()
@@ -629,6 +633,10 @@ impl<'a> RecordService<'a> {
             })
             .collect();
         write_history(&mut w.tx, &m.name, id, "update", new_version, self.actor, &changes, now).await?;
+        if activities::is_activity(&m.name) {
+            let parents = [activities::parent_of(&current.values), activities::parent_of(&merged)];
+            activities::refresh_parents(&mut w.tx, &registry, parents.into_iter().flatten(), &self.actor.tz).await?;
+        }
         if changed.iter().any(|(f, _)| f.searchable) {
             search::index(&mut w.tx, id, &searchable_text(&m, &merged), false, now).await?;
         }
@@ -696,6 +704,11 @@ impl<'a> RecordService<'a> {
             .push(" WHERE id = ")
             .bind(id);
         w.tx.execute(&q).await?;
+        if activities::is_activity(&m.name) {
+            let registry = self.store.registry().await?;
+            let parents = activities::parent_of(&current.values);
+            activities::refresh_parents(&mut w.tx, &registry, parents, &self.actor.tz).await?;
+        }
         let action = if delete { "delete" } else { "restore" };
         write_history(&mut w.tx, &m.name, id, action, version, self.actor, &[], now).await?;
         let event = if delete { "record.deleted" } else { "record.restored" };

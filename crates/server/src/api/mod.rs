@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`: a contract for clients and later features.
 
+mod activities;
 mod auth;
 mod imports;
 mod modules;
@@ -39,6 +40,8 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
             "/records/{module}/{id}/comments",
             get(records::comments).post(records::add_comment),
         )
+        .route("/records/{module}/{id}/followups", post(activities::log))
+        .route("/records/{module}/{id}/timeline", get(activities::timeline))
         .route("/search", get(search::search))
         .route("/users", get(users::list).post(users::create))
         .route(

@@ -312,6 +312,7 @@ pub async fn show_detail(
         Some("related") => "related",
         Some("history") => "history",
         Some("comments") => "comments",
+        Some("activities") => "activities",
         _ => "details",
     };
     let blocks = m

@@ -2,12 +2,15 @@
 //! generated from module metadata so custom fields appear without code.
 //! Handlers parse, call the store's services, and render a template.
 
+mod activities;
 mod admin_company;
 mod admin_fields;
 mod admin_users;
+mod agenda;
 mod assets;
 mod auth;
 mod bulk;
+mod calendar_feed;
 mod detail;
 mod filters;
 mod form;
@@ -58,6 +61,12 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/m/{module}/{id}/delete", post(detail::delete))
         .route("/m/{module}/{id}/restore", post(detail::restore))
         .route("/m/{module}/{id}/comments", post(detail::add_comment))
+        .route("/m/{module}/{id}/activities", get(activities::tab))
+        .route("/m/{module}/{id}/followups", post(activities::log))
+        .route("/agenda", get(agenda::show))
+        .route("/agenda/feed", post(agenda::feed))
+        .route("/agenda/reminders", get(agenda::reminders_badge))
+        .route("/ics/{file}", get(calendar_feed::feed))
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/admin/company", get(admin_company::show).post(admin_company::save))
@@ -152,6 +161,11 @@ impl Layout {
             label: catalogs.get(user.lang, "nav_home").into(),
             active: active == "home",
         }];
+        nav.push(NavItem {
+            href: "/agenda".into(),
+            label: catalogs.get(user.lang, "act_agenda").into(),
+            active: active == "agenda",
+        });
         for m in registry.entity_modules() {
             nav.push(NavItem {
                 href: format!("/m/{}", m.name),

@@ -1,5 +1,6 @@
 //! API tests through the real router, on SQLite and (when configured) PostgreSQL.
 
+mod activities;
 mod bad_input;
 mod helpers;
 mod imports;

@@ -10,19 +10,19 @@ use tower::ServiceExt;
 
 use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app};
 
-struct Browser {
+pub(crate) struct Browser {
     cookies: Vec<(String, String)>,
     accept_language: &'static str,
 }
 
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) location: Option<String>,
+    pub(crate) body: String,
 }
 
 impl Browser {
-    fn new() -> Browser {
+    pub(crate) fn new() -> Browser {
         Browser::speaking("zh-CN")
     }
 
@@ -73,15 +73,15 @@ impl Browser {
         Page { status, location, body }
     }
 
-    async fn get(&mut self, app: &TestApp, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, app: &TestApp, path: &str) -> Page {
         self.request(app, "GET", path, None).await
     }
 
-    async fn post(&mut self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> Page {
         self.request(app, "POST", path, Some(form)).await
     }
 
-    async fn login(&mut self, app: &TestApp, user: &str, password: &str) -> Page {
+    pub(crate) async fn login(&mut self, app: &TestApp, user: &str, password: &str) -> Page {
         let page = self.get(app, "/login").await;
         let csrf = hidden(&page.body, "_csrf");
         self.post(
@@ -94,7 +94,7 @@ impl Browser {
 }
 
 /// The value of a hidden input in a page.
-fn hidden(body: &str, name: &str) -> String {
+pub(crate) fn hidden(body: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = body.find(&marker).unwrap_or_else(|| panic!("no hidden {name} in page")) + marker.len();
     body[start..].split('"').next().unwrap().to_string()
