@@ -2506,6 +2506,8 @@ async fn every_form_route_refuses_a_missing_csrf_token() {
             format!("/m/Leads/{id}/delete"),
             format!("/m/Leads/{id}/restore"),
             format!("/m/Leads/{id}/comments"),
+            format!("/m/Leads/{id}/followups"),
+            "/agenda/feed".into(),
             "/admin/users".into(),
             format!("/admin/users/{uid}/deactivate"),
             "/admin/company".into(),
