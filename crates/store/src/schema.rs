@@ -267,6 +267,16 @@ async fn create_unique_index(tx: &mut Tx, table: &str, field: &FieldDef) -> anyh
     let col = field.match_column().unwrap_or_else(|| field.name.clone());
     anyhow::ensure!(is_safe_ident(table) && is_safe_ident(&col), "unsafe identifier");
     let name = index_name(table, &col, "uniq");
+    // Every start passes here: once the index exists, there is nothing to scan.
+    let mut exists = tx.sql();
+    match tx.dialect() {
+        Dialect::Sqlite => exists.push("SELECT 1 AS one FROM sqlite_master WHERE type = 'index' AND name = "),
+        Dialect::Postgres => exists.push("SELECT 1 AS one FROM pg_indexes WHERE indexname = "),
+    };
+    exists.bind(name.as_str());
+    if tx.fetch_optional(&exists).await?.is_some() {
+        return Ok(());
+    }
     // Values saved before the field became unique may repeat: keep the server starting,
     // and keep relying on the service's check until they are cleaned up.
     let dupes = format!(
