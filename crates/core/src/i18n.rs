@@ -172,4 +172,6 @@ pub const REFUSAL_KEYS: &[&str] = &[
     "refused_not_entity",
     "refused_default_reference",
     "refused_default_invalid",
+    "stage_refused_in_use",
+    "stage_refused_invalid",
 ];

@@ -22,6 +22,7 @@ mod search;
 pub mod service;
 pub mod sessions;
 pub mod sql;
+pub mod stages;
 pub mod store;
 pub mod testing;
 pub mod users;

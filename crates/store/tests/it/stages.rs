@@ -1,0 +1,132 @@
+//! Sales stages: admin configuration, probability and forecast, lost reason, stage history.
+
+use sable_core::meta::StageKind;
+use sable_store::StoreError;
+use sable_store::stages::{list_stages, set_item, set_stages, stage_history, ticked_items};
+use sable_store::testing::all_backends;
+use serde_json::json;
+
+use crate::helpers::{admin, obj, sales_user};
+
+#[tokio::test]
+async fn stages_are_configured_by_an_admin_and_drive_opportunities() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let me = sales_user(&store, "stage.rep").await;
+        let defaults = list_stages(&store).await.unwrap();
+        assert_eq!(defaults.first().map(|s| s.labels.zh.as_str()), Some("初期沟通"));
+        assert_eq!(defaults.last().map(|s| s.kind), Some(StageKind::Lost));
+        assert!(
+            defaults
+                .iter()
+                .all(|s| !s.checklist.is_empty() && !s.guidance.zh.is_empty())
+        );
+
+        // a salesperson may not change them
+        assert!(matches!(
+            set_stages(&store, &me, defaults.clone()).await,
+            Err(StoreError::Forbidden(_))
+        ));
+
+        let svc = store.records(&me);
+        let opp = svc
+            .create(
+                "Opportunities",
+                &obj(json!({"potentialname": "集团采购", "amount": "100000", "closingdate": "2026-12-31"})),
+            )
+            .await
+            .unwrap();
+        let wire = opp.to_json(store.registry().await.unwrap().module("Opportunities").unwrap());
+        assert_eq!(wire["fields"]["probability"], "10.00", "{}", db.backend);
+        assert_eq!(wire["fields"]["forecast_amount"], "10000.00");
+
+        let moved = svc
+            .update("Opportunities", opp.id, None, &obj(json!({"sales_stage": "Proposal"})))
+            .await
+            .unwrap();
+        let wire = moved.to_json(store.registry().await.unwrap().module("Opportunities").unwrap());
+        assert_eq!(wire["fields"]["probability"], "60.00");
+        assert_eq!(wire["fields"]["forecast_amount"], "60000.00");
+        // an explicit probability wins over the stage's
+        let over = svc
+            .update("Opportunities", opp.id, None, &obj(json!({"probability": "50"})))
+            .await
+            .unwrap();
+        let wire = over.to_json(store.registry().await.unwrap().module("Opportunities").unwrap());
+        assert_eq!(wire["fields"]["forecast_amount"], "50000.00");
+
+        // lost needs a reason
+        match svc
+            .update(
+                "Opportunities",
+                opp.id,
+                None,
+                &obj(json!({"sales_stage": "Closed Lost"})),
+            )
+            .await
+        {
+            Err(StoreError::Invalid(e)) => assert!(e.0.contains_key("lost_reason"), "{e:?}"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        svc.update(
+            "Opportunities",
+            opp.id,
+            None,
+            &obj(json!({"sales_stage": "Closed Lost", "lost_reason": "价格太高"})),
+        )
+        .await
+        .unwrap();
+
+        let history = stage_history(&store, &me, opp.id).await.unwrap();
+        let stages: Vec<&str> = history.iter().map(|h| h.stage.as_str()).collect();
+        assert_eq!(stages, ["Prospecting", "Proposal", "Closed Lost"], "{}", db.backend);
+        assert_eq!(history[0].user, "stage.rep");
+        assert!(history[0].left_at.is_some() && history[2].left_at.is_none());
+
+        // checklist ticks
+        set_item(&store, &me, opp.id, "Proposal", 1, true).await.unwrap();
+        set_item(&store, &me, opp.id, "Proposal", 1, true).await.unwrap();
+        assert_eq!(ticked_items(&store, &me, opp.id, "Proposal").await.unwrap(), [1]);
+        assert!(set_item(&store, &me, opp.id, "Proposal", 99, true).await.is_err());
+        set_item(&store, &me, opp.id, "Proposal", 1, false).await.unwrap();
+        assert!(ticked_items(&store, &me, opp.id, "Proposal").await.unwrap().is_empty());
+
+        // relabel and reorder: stored values stay, guidance is kept
+        let mut edited = defaults.clone();
+        edited[0].labels.en = "First Contact".into();
+        edited[0].guidance.en = "Call them.".into();
+        edited.swap(1, 2);
+        let saved = set_stages(&store, &admin(), edited).await.unwrap();
+        assert_eq!(saved[0].value, "Prospecting");
+        assert_eq!(saved[0].labels.en, "First Contact");
+        assert_eq!(saved[0].guidance.en, "Call them.");
+        assert_eq!(saved[1].value, "Needs Analysis");
+        // survives a restart
+        let again = db.store().await;
+        assert_eq!(list_stages(&again).await.unwrap(), saved);
+
+        // removing a stage in use is refused; an unused one may go
+        let without_lost: Vec<_> = saved.iter().filter(|s| s.value != "Closed Lost").cloned().collect();
+        match set_stages(&store, &admin(), without_lost).await {
+            Err(StoreError::Refused(r)) => assert_eq!(r.key, "stage_refused_in_use"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        let without_bidding: Vec<_> = saved.iter().filter(|s| s.value != "Bidding").cloned().collect();
+        let after = set_stages(&store, &admin(), without_bidding).await.unwrap();
+        assert!(after.iter().all(|s| s.value != "Bidding"));
+        // a new stage needs no built-in guidance
+        let mut more = after.clone();
+        let mut extra = after[0].clone();
+        extra.value = "Pilot".into();
+        extra.labels = sable_core::Labels::new("Pilot", "试点");
+        extra.probability = 150;
+        more.insert(3, extra.clone());
+        assert!(
+            set_stages(&store, &admin(), more.clone()).await.is_err(),
+            "probability over 100"
+        );
+        more[3].probability = 75;
+        let with_pilot = set_stages(&store, &admin(), more).await.unwrap();
+        assert_eq!(with_pilot[3].value, "Pilot");
+    }
+}
