@@ -6,6 +6,7 @@ mod modules;
 pub mod openapi;
 mod records;
 mod search;
+mod stages;
 mod users;
 
 use axum::Router;
@@ -39,6 +40,12 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
             "/records/{module}/{id}/comments",
             get(records::comments).post(records::add_comment),
         )
+        .route("/records/{module}/{id}/stages", get(stages::history))
+        .route(
+            "/records/{module}/{id}/checklist",
+            get(stages::checklist).put(stages::tick),
+        )
+        .route("/stages", get(stages::list).put(stages::replace))
         .route("/search", get(search::search))
         .route("/users", get(users::list).post(users::create))
         .route(
