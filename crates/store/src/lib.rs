@@ -15,6 +15,7 @@ pub mod error;
 mod filter_sql;
 pub mod imports;
 pub mod meta_store;
+pub mod pipeline;
 mod read;
 pub mod record;
 pub mod schema;

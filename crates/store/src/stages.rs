@@ -309,6 +309,9 @@ pub struct StageVisit {
     pub left_at: Option<String>,
     pub user_id: i64,
     pub user: String,
+    /// When it was entered, in milliseconds (for showing in the viewer's zone).
+    #[serde(skip)]
+    pub entered_ms: i64,
     /// Whole days spent in the stage (until now for the current one).
     pub days: i64,
 }
@@ -377,6 +380,7 @@ pub async fn stage_history(store: &Store, actor: &Actor, record_id: i64) -> Stor
                 left_at: left.map(format_ms),
                 user_id: r.int("user_id")?,
                 user: r.text("user_label")?,
+                entered_ms: entered,
                 days: (left.unwrap_or(now) - entered) / 86_400_000,
             })
         })

@@ -7,5 +7,6 @@
 mod harness;
 mod keyboard;
 mod list_actions;
+mod pipeline;
 mod security;
 mod workflow;

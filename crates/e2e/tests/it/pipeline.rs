@@ -1,0 +1,83 @@
+//! The pipeline board in the browser: drag a card to the next stage (HTML5 drag and drop,
+//! dispatched as the browser would, since WebDriver cannot drive native drag and drop),
+//! then see the stage history on the opportunity's stage page.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::{ADMIN_PASSWORD, TestServer, browser_available, with_browser};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drag_a_card_to_the_next_stage_and_see_the_history() {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start().await;
+    let id = server
+        .records_as("admin")
+        .create(
+            "Opportunities",
+            json!({"potentialname": "拖拽测试商机", "amount": "50000", "closingdate": "2026-12-31"}),
+        )
+        .await;
+    with_browser("pipeline-drag", &server.base, move |b| async move {
+        b.login("admin", ADMIN_PASSWORD).await;
+        b.goto("/pipeline").await;
+        let card = format!("#card-{id}");
+        let column_of = format!("return document.querySelector('{card}').closest('.board-column').dataset.stage;");
+        assert_eq!(b.js(&column_of, vec![]).await, json!("Prospecting"));
+        // The column shows its count, total and weighted amount.
+        let head = b.text(".board-column[data-stage='Prospecting'] .board-head").await;
+        assert!(head.contains('1') && head.contains("50,000.00") && head.contains("5,000.00"), "{head}");
+        b.screenshot("pipeline-board").await;
+        b.js("window.__sableOldPage = true; return null;", vec![]).await;
+        b.js(
+            "var card = document.querySelector(arguments[0]);
+             var target = document.querySelector(\".board-column[data-stage='Qualification']\");
+             var dt = new DataTransfer();
+             card.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: dt}));
+             target.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: dt}));
+             target.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: dt}));
+             card.dispatchEvent(new DragEvent('dragend', {bubbles: true, dataTransfer: dt}));
+             return null;",
+            vec![Value::String(card.clone())],
+        )
+        .await;
+        // Wait for the board to come back after the form posted (errors while the old page
+        // unloads are expected).
+        let started = std::time::Instant::now();
+        loop {
+            let done = b
+                .client
+                .execute(
+                    "return window.__sableOldPage === undefined && document.readyState === 'complete' && !!document.querySelector('.board');",
+                    vec![],
+                )
+                .await;
+            if matches!(done, Ok(Value::Bool(true))) {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "dropping the card did not reload the board");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        b.assert_no_alert("after the drop").await;
+        assert_eq!(b.js(&column_of, vec![]).await, json!("Qualification"), "the card moved");
+        // Open the card: guidance, checklist and the stage history.
+        b.click_and_wait(&format!("{card} a.card-name")).await;
+        assert_eq!(b.path_only().await, format!("/pipeline/{id}"));
+        let current = b.text("#current-stage").await;
+        assert!(current == "立项评估" || current == "Qualification", "{current}");
+        assert!(!b.find_all(".checklist li").await.is_empty(), "the stage's checklist is shown");
+        let history = b.text("#stage-history tbody").await;
+        let prospecting = history.find("初期沟通").or_else(|| history.find("Prospecting"));
+        let qualification = history.find("立项评估").or_else(|| history.find("Qualification"));
+        assert!(
+            matches!((prospecting, qualification), (Some(p), Some(q)) if p < q),
+            "the history lists both stages in order: {history}"
+        );
+        b.screenshot("pipeline-stage-history").await;
+    })
+    .await;
+    server.stop().await;
+}
