@@ -259,7 +259,8 @@ pub async fn set_stages(store: &Store, actor: &Actor, mut stages: Vec<StageDef>)
                         old.labels.en
                     ),
                 )
-                .arg("stage", old.labels.en.clone())
+                .arg("stage_en", old.labels.en.clone())
+                .arg("stage_zh", old.labels.zh.clone())
                 .arg("count", n.to_string()),
             ));
         }

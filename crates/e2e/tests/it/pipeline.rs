@@ -63,8 +63,9 @@ async fn drag_a_card_to_the_next_stage_and_see_the_history() {
         }
         b.assert_no_alert("after the drop").await;
         assert_eq!(b.js(&column_of, vec![]).await, json!("Qualification"), "the card moved");
-        // Open the card: guidance, checklist and the stage history.
-        b.click_and_wait(&format!("{card} a.card-name")).await;
+        // The record's page leads to the stage page: guidance, checklist and the history.
+        b.goto(&format!("/m/Opportunities/{id}")).await;
+        b.click_and_wait("#stage-guidance-link").await;
         assert_eq!(b.path_only().await, format!("/pipeline/{id}"));
         let current = b.text("#current-stage").await;
         assert!(current == "立项评估" || current == "Qualification", "{current}");
@@ -77,6 +78,44 @@ async fn drag_a_card_to_the_next_stage_and_see_the_history() {
             "the history lists both stages in order: {history}"
         );
         b.screenshot("pipeline-stage-history").await;
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_renames_a_stage_and_cannot_remove_one_in_use() {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start().await;
+    let id = server
+        .records_as("admin")
+        .create(
+            "Opportunities",
+            json!({"potentialname": "阶段设置测试", "amount": "1000", "closingdate": "2026-12-31"}),
+        )
+        .await;
+    with_browser("pipeline-admin-stages", &server.base, move |b| async move {
+        b.login("admin", ADMIN_PASSWORD).await;
+        b.goto("/admin/stages").await;
+        b.fill("input[name=s0_label_zh]", "首次接触").await;
+        b.click_and_wait("form.record-form button[type=submit]").await;
+        assert!(b.path().await.contains("saved=1"), "{}", b.path().await);
+        assert_eq!(b.prop("input[name=s0_label_zh]", "value").await, "首次接触");
+        assert_eq!(b.prop("input[name=s0_value]", "value").await, "Prospecting");
+        // The record keeps its stored value and shows the new label.
+        b.goto(&format!("/pipeline/{id}")).await;
+        assert_eq!(b.text("#current-stage").await, "首次接触");
+        // Removing the stage the opportunity is in is refused with a message.
+        b.goto("/admin/stages").await;
+        b.click("input[name=s0_remove]").await;
+        b.click_and_wait("form.record-form button[type=submit]").await;
+        let error = b.text(".flash.error").await;
+        assert!(error.contains("首次接触") && error.contains('1'), "{error}");
+        b.goto("/admin/stages").await;
+        assert_eq!(b.prop("input[name=s0_value]", "value").await, "Prospecting");
+        b.screenshot("pipeline-admin-stages").await;
     })
     .await;
     server.stop().await;
