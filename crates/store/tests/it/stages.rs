@@ -130,3 +130,57 @@ async fn stages_are_configured_by_an_admin_and_drive_opportunities() {
         assert_eq!(with_pilot[3].value, "Pilot");
     }
 }
+
+#[tokio::test]
+async fn the_board_aggregates_by_stage_with_filters_and_visibility() {
+    use sable_store::pipeline::{BoardFilter, board};
+    for db in all_backends().await {
+        let store = db.store().await;
+        let a = sales_user(&store, "board.a").await;
+        let b = sales_user(&store, "board.b").await;
+        let acc = store
+            .records(&a)
+            .create("Accounts", &obj(json!({"accountname": "看板客户"})))
+            .await
+            .unwrap();
+        for (who, name, amount, stage, date, account) in [
+            (&a, "A1", "1000.10", "Prospecting", "2026-01-15", Some(acc.id)),
+            (&a, "A2", "2000", "Prospecting", "2026-05-01", None),
+            (&a, "A3", "3000", "Proposal", "2026-01-20", Some(acc.id)),
+            (&b, "B1", "9000", "Proposal", "2026-01-20", None),
+        ] {
+            let mut input = json!({"potentialname": name, "amount": amount, "sales_stage": stage, "closingdate": date});
+            if let Some(acc) = account {
+                input["related_to"] = json!(acc);
+            }
+            store.records(who).create("Opportunities", &obj(input)).await.unwrap();
+        }
+        // Opportunities are private: a sees only a's.
+        let mine = board(&store, &a, &BoardFilter::default()).await.unwrap();
+        assert_eq!(mine.cards.len(), 3, "{}", db.backend);
+        let p = &mine.totals["Prospecting"];
+        assert_eq!((p.count, p.total, p.weighted), (2, 300_010, 30_001), "{}", db.backend);
+        assert_eq!(mine.totals["Proposal"].weighted, 180_000);
+        // the administrator sees everything, filtered by owner, organization and dates
+        let all = board(&store, &admin(), &BoardFilter::default()).await.unwrap();
+        assert_eq!(all.totals["Proposal"].count, 2);
+        let by_owner = BoardFilter {
+            owner: Some(b.user_id()),
+            ..BoardFilter::default()
+        };
+        assert_eq!(board(&store, &admin(), &by_owner).await.unwrap().cards.len(), 1);
+        let by_account = BoardFilter {
+            account: Some(acc.id),
+            ..BoardFilter::default()
+        };
+        assert_eq!(board(&store, &admin(), &by_account).await.unwrap().cards.len(), 2);
+        let january = BoardFilter {
+            close_from: Some("2026-01-01".into()),
+            close_to: Some("2026-01-31".into()),
+            ..BoardFilter::default()
+        };
+        let jan = board(&store, &admin(), &january).await.unwrap();
+        assert_eq!(jan.cards.len(), 3);
+        assert_eq!(jan.totals["Proposal"].total, 1_200_000);
+    }
+}
