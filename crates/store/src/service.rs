@@ -482,7 +482,7 @@ impl<'a> RecordService<'a> {
             }
             insert_records(&mut w.tx, &m, &rows, self.actor, now).await?;
             for (id, values) in &rows {
-                crate::stages::after_write(&mut w.tx, &m, *id, values, self.actor.user_id).await?;
+                crate::stages::after_write(&mut w.tx, &m, *id, values, self.actor.user_id, None).await?;
             }
             // Imported numbers like LEA120 move the counter past them, so new ones never collide.
             let highest = rows
@@ -639,7 +639,7 @@ impl<'a> RecordService<'a> {
             .collect();
         write_history(&mut w.tx, &m.name, id, "update", new_version, self.actor, &changes, now).await?;
         if changed.iter().any(|(f, _)| f.name == "sales_stage") {
-            crate::stages::after_write(&mut w.tx, &m, id, &merged, self.actor.user_id).await?;
+            crate::stages::after_write(&mut w.tx, &m, id, &merged, self.actor.user_id, Some(&current.values)).await?;
         }
         if changed.iter().any(|(f, _)| f.searchable) {
             search::index(&mut w.tx, id, &searchable_text(&m, &merged), false, now).await?;

@@ -319,7 +319,15 @@ pub struct StageVisit {
 
 /// Records that an opportunity entered `stage` (closing the previous visit), inside the
 /// record service's transaction. Does nothing when the stage is unchanged.
-pub(crate) async fn record_stage(tx: &mut Tx, record_id: i64, stage: &str, user_id: i64) -> anyhow::Result<()> {
+/// `before` is the stage the record was in and since when, for a record written before
+/// stage history existed (it then gets that first visit, by an unknown user).
+pub(crate) async fn record_stage(
+    tx: &mut Tx,
+    record_id: i64,
+    stage: &str,
+    user_id: i64,
+    before: Option<(&str, i64)>,
+) -> anyhow::Result<()> {
     let mut q = tx.sql();
     q.push("SELECT id, stage FROM stage_history WHERE left_at IS NULL AND record_id = ")
         .bind(record_id)
@@ -331,6 +339,30 @@ pub(crate) async fn record_stage(tx: &mut Tx, record_id: i64, stage: &str, user_
         return Ok(());
     }
     let now = now_ms();
+    if open.is_none()
+        && let Some((previous, since)) = before
+    {
+        let mut q = tx.sql();
+        q.push("SELECT COUNT(*) AS n FROM stage_history WHERE record_id = ")
+            .bind(record_id);
+        if tx.fetch_one(&q).await?.int("n")? == 0 {
+            let mut q = tx.sql();
+            q.push("INSERT INTO stage_history (record_id, stage, entered_at, left_at, user_id, created_at, updated_at) VALUES (")
+                .bind(record_id)
+                .push(", ")
+                .bind(previous)
+                .push(", ")
+                .bind(since)
+                .push(", ")
+                .bind(now)
+                .push(", 0, ")
+                .bind(now)
+                .push(", ")
+                .bind(now)
+                .push(")");
+            tx.execute(&q).await?;
+        }
+    }
     if let Some(row) = open {
         let mut q = tx.sql();
         q.push("UPDATE stage_history SET left_at = ")
@@ -361,16 +393,33 @@ pub(crate) async fn record_stage(tx: &mut Tx, record_id: i64, stage: &str, user_
 
 /// The stage history of an opportunity the actor may see, oldest first.
 pub async fn stage_history(store: &Store, actor: &Actor, record_id: i64) -> StoreResult<Vec<StageVisit>> {
-    store.records(actor).get_including_deleted(MODULE, record_id).await?;
+    let record = store.records(actor).get_including_deleted(MODULE, record_id).await?;
     let db = store.db();
     let mut q = db.sql();
     q.push("SELECT h.stage, h.entered_at, h.left_at, h.user_id, COALESCE(r.label, '') AS user_label FROM stage_history h LEFT JOIN records r ON r.id = h.user_id WHERE h.record_id = ")
         .bind(record_id)
         .push(" ORDER BY h.entered_at, h.id");
     let now = now_ms();
-    Ok(db
-        .fetch_all(&q)
-        .await?
+    let rows = db.fetch_all(&q).await?;
+    if rows.is_empty() {
+        // Written before stage history existed: its current stage since it was created.
+        use sable_core::Value;
+        if let (Some(Value::Text(stage)), Some(Value::DateTime(t))) =
+            (record.values.get("sales_stage"), record.values.get("createdtime"))
+        {
+            let entered = t.as_millisecond();
+            return Ok(vec![StageVisit {
+                stage: stage.clone(),
+                entered_at: format_ms(entered),
+                left_at: None,
+                user_id: 0,
+                user: String::new(),
+                entered_ms: entered,
+                days: (now - entered) / 86_400_000,
+            }]);
+        }
+    }
+    Ok(rows
         .iter()
         .map(|r| {
             let entered = r.int("entered_at")?;
@@ -526,12 +575,18 @@ pub(crate) async fn after_write(
     id: i64,
     values: &sable_core::record::FieldValues,
     user_id: i64,
+    before: Option<&sable_core::record::FieldValues>,
 ) -> anyhow::Result<()> {
+    use sable_core::Value;
     if m.name != MODULE {
         return Ok(());
     }
-    if let Some(sable_core::Value::Text(stage)) = values.get("sales_stage") {
-        record_stage(tx, id, stage, user_id).await?;
+    let previous = before.and_then(|b| match (b.get("sales_stage"), b.get("createdtime")) {
+        (Some(Value::Text(s)), Some(Value::DateTime(t))) => Some((s.as_str(), t.as_millisecond())),
+        _ => None,
+    });
+    if let Some(Value::Text(stage)) = values.get("sales_stage") {
+        record_stage(tx, id, stage, user_id, previous).await?;
     }
     Ok(())
 }

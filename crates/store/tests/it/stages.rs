@@ -184,3 +184,40 @@ async fn the_board_aggregates_by_stage_with_filters_and_visibility() {
         assert_eq!(jan.totals["Proposal"].total, 1_200_000);
     }
 }
+
+#[tokio::test]
+async fn opportunities_from_before_stage_history_keep_their_first_stage() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let me = sales_user(&store, "old.rep").await;
+        let svc = store.records(&me);
+        let opp = svc
+            .create(
+                "Opportunities",
+                &obj(json!({"potentialname": "旧商机", "sales_stage": "Needs Analysis", "closingdate": "2026-03-01"})),
+            )
+            .await
+            .unwrap();
+        // as if written before this feature
+        store
+            .db()
+            .execute(store.db().sql().push("DELETE FROM stage_history"))
+            .await
+            .unwrap();
+        let h = stage_history(&store, &me, opp.id).await.unwrap();
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].stage, "Needs Analysis");
+        svc.update(
+            "Opportunities",
+            opp.id,
+            None,
+            &obj(json!({"sales_stage": "Negotiation"})),
+        )
+        .await
+        .unwrap();
+        let h = stage_history(&store, &me, opp.id).await.unwrap();
+        let stages: Vec<&str> = h.iter().map(|v| v.stage.as_str()).collect();
+        assert_eq!(stages, ["Needs Analysis", "Negotiation"], "{}", db.backend);
+        assert!(h[0].left_at.is_some());
+    }
+}
