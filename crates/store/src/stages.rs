@@ -558,7 +558,13 @@ pub(crate) fn derive(
         _ => Value::Null,
     };
     values.insert("forecast_amount".into(), forecast);
-    if require_reason && stage.and_then(|s| s.kind) == Some(StageKind::Lost) && merged("lost_reason", values).is_none()
+    // On an update the reason is asked for when the record enters a lost stage or the
+    // reason is being cleared, so editing another field of an old lost deal still works.
+    let asked = current.is_none() || stage_changed || values.contains_key("lost_reason");
+    if require_reason
+        && asked
+        && stage.and_then(|s| s.kind) == Some(StageKind::Lost)
+        && merged("lost_reason", values).is_none()
     {
         let mut e = sable_core::ValidationErrors::default();
         e.add("lost_reason", sable_core::error::FieldError::Required);

@@ -77,6 +77,12 @@ async fn stages_are_configured_by_an_admin_and_drive_opportunities() {
         .await
         .unwrap();
 
+        // the reason cannot be cleared while lost
+        assert!(
+            svc.update("Opportunities", opp.id, None, &obj(json!({"lost_reason": ""})))
+                .await
+                .is_err()
+        );
         let history = stage_history(&store, &me, opp.id).await.unwrap();
         let stages: Vec<&str> = history.iter().map(|h| h.stage.as_str()).collect();
         assert_eq!(stages, ["Prospecting", "Proposal", "Closed Lost"], "{}", db.backend);
