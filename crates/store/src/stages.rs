@@ -174,31 +174,43 @@ pub async fn stage(store: &Store, value: &str) -> StoreResult<Option<StageDef>> 
     Ok(list_stages(store).await?.into_iter().find(|s| s.value == value))
 }
 
-fn invalid(what: impl Into<String>) -> StoreError {
-    let what = what.into();
-    StoreError::Refused(
-        sable_core::Refusal::new("stage_refused_invalid", format!("the stages are not valid: {what}"))
-            .arg("what", what),
-    )
+/// A refusal about one stage, with its catalogue key.
+fn refused(key: &'static str, en: String, stage: &str) -> StoreError {
+    StoreError::Refused(sable_core::Refusal::new(key, en).arg("stage", stage))
 }
 
 fn check_stages(stages: &mut [StageDef]) -> StoreResult<()> {
     if !stages.iter().any(|s| s.kind == StageKind::Open) {
-        return Err(invalid("at least one open stage is needed"));
+        return Err(StoreError::refused(
+            "stage_refused_no_open",
+            "at least one stage must be open",
+        ));
     }
     for s in stages.iter_mut() {
         s.value = s.value.trim().to_string();
         if s.probability > 100 {
-            return Err(invalid(format!("probability of `{}` is over 100", s.value)));
+            return Err(refused(
+                "stage_refused_probability",
+                format!("the probability of `{}` must be between 0 and 100", s.value),
+                &s.value,
+            ));
         }
         if s.checklist.len() > 50 || s.guidance.en.chars().count() > 4000 || s.guidance.zh.chars().count() > 4000 {
-            return Err(invalid(format!("guidance of `{}` is too long", s.value)));
+            return Err(refused(
+                "stage_refused_too_long",
+                format!("the guidance or checklist of `{}` is too long", s.value),
+                &s.value,
+            ));
         }
         s.checklist
             .retain(|c| !(c.en.trim().is_empty() && c.zh.trim().is_empty()));
         for c in &mut s.checklist {
             if c.en.chars().count() > 200 || c.zh.chars().count() > 200 {
-                return Err(invalid(format!("a checklist item of `{}` is too long", s.value)));
+                return Err(refused(
+                    "stage_refused_too_long",
+                    format!("the guidance or checklist of `{}` is too long", s.value),
+                    &s.value,
+                ));
             }
             if c.en.trim().is_empty() {
                 c.en = c.zh.clone();
@@ -476,10 +488,18 @@ pub async fn set_item(
         )));
     }
     let Some(s) = stage(store, stage_value).await? else {
-        return Err(invalid(format!("there is no stage `{stage_value}`")));
+        return Err(refused(
+            "stage_refused_unknown",
+            format!("there is no stage `{stage_value}`"),
+            stage_value,
+        ));
     };
     if item as usize >= s.checklist.len() {
-        return Err(invalid(format!("stage `{stage_value}` has no checklist item {item}")));
+        return Err(refused(
+            "stage_refused_no_item",
+            format!("stage `{stage_value}` has no checklist item {item}"),
+            stage_value,
+        ));
     }
     let db = store.db();
     let mut q = db.sql();
