@@ -29,38 +29,12 @@ async fn drag_a_card_to_the_next_stage_and_see_the_history() {
         assert_eq!(b.js(&column_of, vec![]).await, json!("Prospecting"));
         // The column shows its count, total and weighted amount.
         let head = b.text(".board-column[data-stage='Prospecting'] .board-head").await;
-        assert!(head.contains('1') && head.contains("50,000.00") && head.contains("5,000.00"), "{head}");
+        assert!(
+            head.contains('1') && head.contains("50,000.00") && head.contains("5,000.00"),
+            "{head}"
+        );
         b.screenshot("pipeline-board").await;
-        b.js("window.__sableOldPage = true; return null;", vec![]).await;
-        b.js(
-            "var card = document.querySelector(arguments[0]);
-             var target = document.querySelector(\".board-column[data-stage='Qualification']\");
-             var dt = new DataTransfer();
-             card.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: dt}));
-             target.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: dt}));
-             target.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: dt}));
-             card.dispatchEvent(new DragEvent('dragend', {bubbles: true, dataTransfer: dt}));
-             return null;",
-            vec![Value::String(card.clone())],
-        )
-        .await;
-        // Wait for the board to come back after the form posted (errors while the old page
-        // unloads are expected).
-        let started = std::time::Instant::now();
-        loop {
-            let done = b
-                .client
-                .execute(
-                    "return window.__sableOldPage === undefined && document.readyState === 'complete' && !!document.querySelector('.board');",
-                    vec![],
-                )
-                .await;
-            if matches!(done, Ok(Value::Bool(true))) {
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(15), "dropping the card did not reload the board");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        drop_on(&b, &card, "Qualification").await;
         b.assert_no_alert("after the drop").await;
         assert_eq!(b.js(&column_of, vec![]).await, json!("Qualification"), "the card moved");
         // The record's page leads to the stage page: guidance, checklist and the history.
@@ -69,7 +43,10 @@ async fn drag_a_card_to_the_next_stage_and_see_the_history() {
         assert_eq!(b.path_only().await, format!("/pipeline/{id}"));
         let current = b.text("#current-stage").await;
         assert!(current == "立项评估" || current == "Qualification", "{current}");
-        assert!(!b.find_all(".checklist li").await.is_empty(), "the stage's checklist is shown");
+        assert!(
+            !b.find_all(".checklist li").await.is_empty(),
+            "the stage's checklist is shown"
+        );
         let history = b.text("#stage-history tbody").await;
         let prospecting = history.find("初期沟通").or_else(|| history.find("Prospecting"));
         let qualification = history.find("立项评估").or_else(|| history.find("Qualification"));
@@ -78,6 +55,24 @@ async fn drag_a_card_to_the_next_stage_and_see_the_history() {
             "the history lists both stages in order: {history}"
         );
         b.screenshot("pipeline-stage-history").await;
+        // Dropping on a lost stage asks for the reason (the dialog answered by a stand-in,
+        // as WebDriver cannot type into a prompt opened from a script it runs).
+        b.goto("/pipeline").await;
+        b.js(
+            "window.prompt = function () { return '预算被砍'; }; return null;",
+            vec![],
+        )
+        .await;
+        drop_on(&b, &card, "Closed Lost").await;
+        b.assert_no_alert("after dropping on a lost stage").await;
+        assert_eq!(
+            b.js(&column_of, vec![]).await,
+            json!("Closed Lost"),
+            "the card moved to lost"
+        );
+        b.goto(&format!("/m/Opportunities/{id}")).await;
+        let page = b.text("main").await;
+        assert!(page.contains("预算被砍"), "the lost reason is on the record");
     })
     .await;
     server.stop().await;
@@ -119,4 +114,41 @@ async fn an_admin_renames_a_stage_and_cannot_remove_one_in_use() {
     })
     .await;
     server.stop().await;
+}
+
+/// Drags a card onto a stage's column as the browser would, and waits for the board to
+/// come back after the card's form posted.
+async fn drop_on(b: &crate::harness::Browser, card: &str, stage: &str) {
+    b.js("window.__sableOldPage = true; return null;", vec![]).await;
+    b.js(
+        "var card = document.querySelector(arguments[0]);
+         var target = document.querySelector(\".board-column[data-stage='\" + arguments[1] + \"']\");
+         var dt = new DataTransfer();
+         card.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: dt}));
+         target.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: dt}));
+         target.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: dt}));
+         card.dispatchEvent(new DragEvent('dragend', {bubbles: true, dataTransfer: dt}));
+         return null;",
+        vec![Value::String(card.to_string()), Value::String(stage.to_string())],
+    )
+    .await;
+    // Errors while the old page unloads are expected.
+    let started = std::time::Instant::now();
+    loop {
+        let done = b
+            .client
+            .execute(
+                "return window.__sableOldPage === undefined && document.readyState === 'complete' && !!document.querySelector('.board');",
+                vec![],
+            )
+            .await;
+        if matches!(done, Ok(Value::Bool(true))) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "dropping the card did not reload the board"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
