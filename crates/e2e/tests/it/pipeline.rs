@@ -47,6 +47,12 @@ async fn drag_a_card_to_the_next_stage_and_see_the_history() {
             !b.find_all(".checklist li").await.is_empty(),
             "the stage's checklist is shown"
         );
+        b.click_and_wait(".checklist li:first-child button").await;
+        assert_eq!(
+            b.prop(".checklist li:first-child button", "ariaPressed").await,
+            "true",
+            "a ticked item stays ticked"
+        );
         let history = b.text("#stage-history tbody").await;
         let prospecting = history.find("初期沟通").or_else(|| history.find("Prospecting"));
         let qualification = history.find("立项评估").or_else(|| history.find("Qualification"));
