@@ -173,4 +173,10 @@ pub const REFUSAL_KEYS: &[&str] = &[
     "refused_default_reference",
     "refused_default_invalid",
     "act_refused_module",
+    "stage_refused_in_use",
+    "stage_refused_no_open",
+    "stage_refused_probability",
+    "stage_refused_too_long",
+    "stage_refused_unknown",
+    "stage_refused_no_item",
 ];

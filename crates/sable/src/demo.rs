@@ -753,7 +753,7 @@ fn generate_opportunities(
             "related_to": account_ids[a],
             "contact_id": (!contacts.is_empty()).then(|| *rng.pick(&contacts)),
             "amount": format!("{amount}.00"),
-            "forecast_amount": format!("{}.00", amount * i64::from(probability) / 100),
+            "lost_reason": (stage == "Closed Lost").then_some("预算削减 / budget cut"),
             "closingdate": closing.to_string(),
             "sales_stage": stage,
             "probability": probability.to_string(),

@@ -81,7 +81,7 @@ pub async fn meta_version(db: &Db) -> anyhow::Result<i64> {
         .int("version")
 }
 
-async fn bump_version(tx: &mut Tx) -> anyhow::Result<()> {
+pub(crate) async fn bump_version(tx: &mut Tx) -> anyhow::Result<()> {
     let mut q = tx.sql();
     q.push("UPDATE meta_version SET version = version + 1, updated_at = ")
         .bind(now_ms())

@@ -75,6 +75,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261204080000_create_calendar_feeds.sql"),
         postgres: include_str!("../migrations/postgres/20261204080000_create_calendar_feeds.sql"),
     },
+    Migration {
+        version: "20261204081000_create_sales_stages",
+        sqlite: include_str!("../migrations/sqlite/20261204081000_create_sales_stages.sql"),
+        postgres: include_str!("../migrations/postgres/20261204081000_create_sales_stages.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.

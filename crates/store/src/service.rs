@@ -380,6 +380,11 @@ impl<'a> RecordService<'a> {
                 input.insert("assigned_user_id".into(), json!(uid));
             }
             let mut checked = validate_input(&registry, &m, &input, Mode::Create, &self.actor.tz, opts.allow_system);
+            if let Ok(values) = &mut checked
+                && let Err(e) = crate::stages::derive(&registry, &m, None, values, !opts.allow_system)
+            {
+                checked = Err(e);
+            }
             if opts.allow_system
                 && let Ok(values) = &checked
             {
@@ -480,6 +485,9 @@ impl<'a> RecordService<'a> {
                 let parents = rows.iter().filter_map(|(_, v)| activities::parent_of(v));
                 activities::refresh_parents(&mut w.tx, &registry, parents, &self.actor.tz).await?;
             }
+            for (id, values) in &rows {
+                crate::stages::after_write(&mut w.tx, &m, *id, values, self.actor.user_id, None).await?;
+            }
             // Imported numbers like LEA120 move the counter past them, so new ones never collide.
             let highest = rows
                 .iter()
@@ -548,9 +556,10 @@ impl<'a> RecordService<'a> {
         input: &Map<String, Json>,
     ) -> StoreResult<Record> {
         let (registry, m) = self.entity_module(module).await?;
-        let values = validate_input(&registry, &m, input, Mode::Update, &self.actor.tz, false)?;
+        let mut values = validate_input(&registry, &m, input, Mode::Update, &self.actor.tz, false)?;
         let mut w = self.store.begin_write().await?;
         let current = self.writable(&mut w.tx, &m, id, false).await?;
+        crate::stages::derive(&registry, &m, Some(&current.values), &mut values, true).map_err(StoreError::Invalid)?;
         if let Some(expected) = expected_version
             && expected != current.version
         {
@@ -636,6 +645,9 @@ impl<'a> RecordService<'a> {
         if activities::is_activity(&m.name) {
             let parents = [activities::parent_of(&current.values), activities::parent_of(&merged)];
             activities::refresh_parents(&mut w.tx, &registry, parents.into_iter().flatten(), &self.actor.tz).await?;
+        }
+        if changed.iter().any(|(f, _)| f.name == "sales_stage") {
+            crate::stages::after_write(&mut w.tx, &m, id, &merged, self.actor.user_id, Some(&current.values)).await?;
         }
         if changed.iter().any(|(f, _)| f.searchable) {
             search::index(&mut w.tx, id, &searchable_text(&m, &merged), false, now).await?;

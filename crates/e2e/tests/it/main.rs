@@ -8,5 +8,6 @@ mod activities;
 mod harness;
 mod keyboard;
 mod list_actions;
+mod pipeline;
 mod security;
 mod workflow;

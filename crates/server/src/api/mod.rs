@@ -7,6 +7,7 @@ mod modules;
 pub mod openapi;
 mod records;
 mod search;
+mod stages;
 mod users;
 
 use axum::Router;
@@ -42,6 +43,12 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         )
         .route("/records/{module}/{id}/followups", post(activities::log))
         .route("/records/{module}/{id}/timeline", get(activities::timeline))
+        .route("/records/{module}/{id}/stages", get(stages::history))
+        .route(
+            "/records/{module}/{id}/checklist",
+            get(stages::checklist).put(stages::tick),
+        )
+        .route("/stages", get(stages::list).put(stages::replace))
         .route("/search", get(search::search))
         .route("/users", get(users::list).post(users::create))
         .route(

@@ -5,6 +5,7 @@
 mod activities;
 mod admin_company;
 mod admin_fields;
+mod admin_stages;
 mod admin_users;
 mod agenda;
 mod assets;
@@ -19,6 +20,7 @@ mod home;
 mod import;
 mod inline;
 mod list;
+mod pipeline;
 pub mod render;
 mod search;
 pub mod session;
@@ -70,6 +72,7 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/admin/company", get(admin_company::show).post(admin_company::save))
+        .route("/admin/stages", get(admin_stages::show).post(admin_stages::save))
         .route("/admin/fields", get(admin_fields::list))
         .route("/admin/fields/{module}", post(admin_fields::add))
         .route("/admin/fields/{module}/layout", post(admin_fields::layout))
@@ -77,6 +80,10 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
             "/admin/fields/{module}/{field}/values",
             get(admin_fields::values_form).post(admin_fields::save_values),
         )
+        .route("/pipeline", get(pipeline::board))
+        .route("/pipeline/{id}", get(pipeline::stage_page))
+        .route("/pipeline/{id}/move", post(pipeline::move_card))
+        .route("/pipeline/{id}/check", post(pipeline::check))
         .route("/import", get(import::start_page))
         .route(
             "/import/upload",
@@ -174,6 +181,11 @@ impl Layout {
             });
         }
         nav.push(NavItem {
+            href: "/pipeline".into(),
+            label: catalogs.get(user.lang, "stage_nav_pipeline").into(),
+            active: active == "pipeline",
+        });
+        nav.push(NavItem {
             href: "/import".into(),
             label: catalogs.get(user.lang, "nav_import").into(),
             active: active == "import",
@@ -188,6 +200,11 @@ impl Layout {
                 href: "/admin/fields".into(),
                 label: catalogs.get(user.lang, "nav_admin_fields").into(),
                 active: active == "admin_fields",
+            });
+            nav.push(NavItem {
+                href: "/admin/stages".into(),
+                label: catalogs.get(user.lang, "stage_admin_title").into(),
+                active: active == "admin_stages",
             });
             nav.push(NavItem {
                 href: "/admin/company".into(),

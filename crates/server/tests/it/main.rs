@@ -5,5 +5,6 @@ mod bad_input;
 mod helpers;
 mod imports;
 mod openapi;
+mod stages;
 mod story;
 mod ui;

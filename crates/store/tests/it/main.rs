@@ -6,5 +6,6 @@ mod helpers;
 mod nodes;
 mod queries;
 mod records;
+mod stages;
 mod users;
 mod views;

@@ -1,0 +1,100 @@
+//! The pipeline board's data: per-stage count, total and weighted amount aggregated in
+//! SQL, and the cards, for the opportunities the actor may see. Read-only: moving a card
+//! is an ordinary record update through the record service.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::actor::Actor;
+use crate::error::StoreResult;
+use crate::read::{fill_labels, row_to_record, select_columns, visibility};
+use crate::record::Record;
+use crate::schema::table_name;
+use crate::stages::MODULE;
+use crate::store::Store;
+
+/// Most cards on one board (the columns' figures always count everything).
+pub const MAX_CARDS: i64 = 1000;
+
+/// What the board shows.
+#[derive(Clone, Debug, Default)]
+pub struct BoardFilter {
+    pub owner: Option<i64>,
+    pub account: Option<i64>,
+    /// Inclusive ISO dates for `closingdate`.
+    pub close_from: Option<String>,
+    pub close_to: Option<String>,
+}
+
+/// One stage's figures, amounts in minor units of the base currency.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ColumnTotals {
+    pub count: i64,
+    pub total: i64,
+    pub weighted: i64,
+}
+
+/// Figures by stage value, and the cards.
+#[derive(Debug, Default)]
+pub struct Board {
+    pub totals: BTreeMap<String, ColumnTotals>,
+    pub cards: Vec<Record>,
+}
+
+fn push_where(q: &mut crate::sql::Sql, actor: &Actor, m: &sable_core::ModuleDef, f: &BoardFilter) {
+    q.push(" WHERE t.\"deleted_at\" IS NULL");
+    visibility(q, actor, m);
+    if let Some(owner) = f.owner {
+        q.push(" AND t.\"assigned_user_id\" = ").bind(owner);
+    }
+    if let Some(account) = f.account {
+        q.push(" AND t.\"related_to\" = ").bind(account);
+    }
+    if let Some(from) = &f.close_from {
+        q.push(" AND t.\"closingdate\" >= ").bind(from.as_str());
+    }
+    if let Some(to) = &f.close_to {
+        q.push(" AND t.\"closingdate\" <= ").bind(to.as_str());
+    }
+}
+
+/// The board for the actor.
+pub async fn board(store: &Store, actor: &Actor, f: &BoardFilter) -> StoreResult<Board> {
+    let registry = store.registry().await?;
+    let m = registry.module(MODULE)?;
+    let table = table_name(m);
+    let db = store.db();
+    let mut q = db.sql();
+    q.push("SELECT t.\"sales_stage\" AS stage, COUNT(*) AS n, CAST(COALESCE(SUM(t.\"amount\"), 0) AS BIGINT) AS total, CAST(COALESCE(SUM(t.\"forecast_amount\"), 0) AS BIGINT) AS weighted FROM ")
+        .ident(&table)
+        .push(" t");
+    push_where(&mut q, actor, m, f);
+    q.push(" GROUP BY t.\"sales_stage\"");
+    let mut totals = BTreeMap::new();
+    for row in db.fetch_all(&q).await? {
+        let stage = row.opt_text("stage")?.unwrap_or_default();
+        totals.insert(
+            stage,
+            ColumnTotals {
+                count: row.int("n")?,
+                total: row.int("total")?,
+                weighted: row.int("weighted")?,
+            },
+        );
+    }
+    let mut q = db.sql();
+    q.push("SELECT ");
+    select_columns(&mut q, m);
+    q.push(" FROM ").ident(&table).push(" t");
+    push_where(&mut q, actor, m, f);
+    q.push(" ORDER BY t.\"closingdate\", t.\"id\" LIMIT ").bind(MAX_CARDS);
+    let mut cards = db
+        .fetch_all(&q)
+        .await?
+        .iter()
+        .map(|r| row_to_record(m, r))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    fill_labels(db, m, &mut cards).await?;
+    Ok(Board { totals, cards })
+}
