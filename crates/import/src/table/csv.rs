@@ -75,6 +75,7 @@ pub fn open_csv(
         stream,
         record_cap,
         strip_lf: false,
+        last_line: 0,
     };
     let header = match rows.next_record() {
         None => return Err(TableError::NoHeader),
@@ -105,6 +106,8 @@ pub(super) struct CsvRows {
     /// The record swallowed the LF added at the end (a quote left open at the end of the
     /// file): take it off the last cell.
     strip_lf: bool,
+    /// The line the previous record started on: the next one starts at least one later.
+    last_line: u64,
 }
 
 /// The CSV parser's buffer.
@@ -172,7 +175,16 @@ impl CsvRows {
             }
             self.strip_lf = self.swallowed_final_lf();
             let breaks: u64 = (0..self.record.len()).map(|i| count_lf(self.field(i))).sum();
-            let line = self.reader.position().line().saturating_sub(1 + breaks).max(1);
+            // A quote left open by the file's last `""` cannot be told from one closed by it,
+            // so the added LF may count as a break inside the cell: every record starts at
+            // least one line after the previous one, whatever that count says.
+            let line = self
+                .reader
+                .position()
+                .line()
+                .saturating_sub(1 + breaks)
+                .max(self.last_line + 1);
+            self.last_line = line;
             if self.is_blank() {
                 continue;
             }

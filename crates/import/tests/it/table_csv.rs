@@ -690,3 +690,22 @@ fn unclosed_quote_does_not_swallow_the_file() {
         );
     }
 }
+
+#[test]
+fn an_unclosed_quote_after_a_bom_in_the_header_keeps_lines_in_order() {
+    // found by table_props: `,<BOM>` header, a row, then an unterminated quoted cell
+    let bytes = b",\xEF\xBB\xBF\na\n\"\"\"".to_vec();
+    let mut table = open(&bytes).unwrap();
+    let mut last = 0;
+    for row in table.rows() {
+        let line = match &row {
+            Ok(r) => r.line,
+            Err(e) => e.line().unwrap_or(0),
+        };
+        if row.is_ok() {
+            assert!(line > last, "lines go up: {line} after {last}");
+            last = line;
+        }
+    }
+    assert_eq!(last, 3, "the unclosed quote starts on line 3");
+}
