@@ -172,4 +172,5 @@ pub const REFUSAL_KEYS: &[&str] = &[
     "refused_not_entity",
     "refused_default_reference",
     "refused_default_invalid",
+    "conv_refused_read_only",
 ];

@@ -10,6 +10,7 @@ pub mod actor;
 mod batch;
 pub mod comments;
 pub mod company;
+pub mod convert;
 pub mod db;
 pub mod error;
 mod filter_sql;

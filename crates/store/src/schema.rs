@@ -70,6 +70,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261204070000_create_company_settings.sql"),
         postgres: include_str!("../migrations/postgres/20261204070000_create_company_settings.sql"),
     },
+    Migration {
+        version: "20261204082000_create_lead_convert_mappings",
+        sqlite: include_str!("../migrations/sqlite/20261204082000_create_lead_convert_mappings.sql"),
+        postgres: include_str!("../migrations/postgres/20261204082000_create_lead_convert_mappings.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.
