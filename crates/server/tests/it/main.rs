@@ -1,6 +1,7 @@
 //! API tests through the real router, on SQLite and (when configured) PostgreSQL.
 
 mod bad_input;
+mod convert;
 mod helpers;
 mod imports;
 mod openapi;
