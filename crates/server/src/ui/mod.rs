@@ -3,11 +3,13 @@
 //! Handlers parse, call the store's services, and render a template.
 
 mod admin_company;
+mod admin_convert;
 mod admin_fields;
 mod admin_users;
 mod assets;
 mod auth;
 mod bulk;
+mod convert;
 mod detail;
 mod filters;
 mod form;
@@ -58,6 +60,11 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/m/{module}/{id}/delete", post(detail::delete))
         .route("/m/{module}/{id}/restore", post(detail::restore))
         .route("/m/{module}/{id}/comments", post(detail::add_comment))
+        .route("/m/Leads/{id}/convert", get(convert::preview).post(convert::convert))
+        .route(
+            "/admin/lead-conversion",
+            get(admin_convert::show).post(admin_convert::save),
+        )
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/admin/company", get(admin_company::show).post(admin_company::save))
