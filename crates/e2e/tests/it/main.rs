@@ -4,6 +4,7 @@
 //! `SKIPPED browser tests` and pass, unless `SABLE_TEST_REQUIRE_ALL=1`.
 //! Screenshots of the main pages land in `target/screenshots/`.
 
+mod convert;
 mod harness;
 mod keyboard;
 mod list_actions;

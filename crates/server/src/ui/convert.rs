@@ -106,7 +106,9 @@ fn section(form: &[(String, String)], prefix: &str) -> Map<String, Json> {
     form.iter()
         .filter_map(|(k, v)| {
             let field = k.strip_prefix(prefix)?.strip_prefix('.')?;
-            Some((field.to_string(), Json::String(v.trim().to_string())))
+            // An empty box leaves the field to its default (a sales stage, a probability).
+            let v = v.trim();
+            (!v.is_empty()).then(|| (field.to_string(), Json::String(v.to_string())))
         })
         .collect()
 }
