@@ -167,3 +167,73 @@ async fn the_mapping_is_editable_and_refuses_a_wrong_type() {
         assert_eq!(editable_mapping(&store).await.unwrap(), ok);
     }
 }
+
+#[tokio::test]
+async fn references_to_the_lead_move_to_the_contact_and_custom_fields_map() {
+    use sable_core::registry::NewField;
+    use sable_store::meta_store::add_custom_field;
+    for db in all_backends().await {
+        let store = db.store().await;
+        let boss = admin();
+        for (module, def) in [
+            (
+                "Accounts",
+                json!({"name": "cf_referrer", "type": "reference", "label": {"en": "Referrer", "zh-CN": "推荐人"}, "targets": ["Leads", "Contacts"]}),
+            ),
+            (
+                "Leads",
+                json!({"name": "cf_wechat", "type": "text", "label": {"en": "WeChat", "zh-CN": "微信"}}),
+            ),
+            (
+                "Contacts",
+                json!({"name": "cf_wechat", "type": "text", "label": {"en": "WeChat", "zh-CN": "微信"}}),
+            ),
+        ] {
+            let new: NewField = serde_json::from_value(def).unwrap();
+            add_custom_field(&store, &boss, module, &new).await.unwrap();
+        }
+        let mut rows = editable_mapping(&store).await.unwrap();
+        rows.push(MappingRow {
+            lead_field: "cf_wechat".into(),
+            module: "Contacts".into(),
+            field: "cf_wechat".into(),
+        });
+        save_mapping(&store, &boss, &rows).await.unwrap();
+
+        let me = sales_user(&store, "lina").await;
+        let svc = store.records(&me);
+        let lead = svc
+            .create("Leads", &obj(json!({"lastname": "吴", "cf_wechat": "wu_2027"})))
+            .await
+            .unwrap();
+        let other = svc
+            .create(
+                "Accounts",
+                &obj(json!({"accountname": "推荐方", "cf_referrer": lead.id})),
+            )
+            .await
+            .unwrap();
+        let done = convert_lead(
+            &store,
+            &me,
+            lead.id,
+            &ConvertRequest {
+                contact: obj(json!({})),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(done.account_id, None, "{}", db.backend);
+        let other = svc.get("Accounts", other.id).await.unwrap();
+        assert_eq!(
+            other.values.get("cf_referrer"),
+            Some(&sable_core::Value::Id(done.contact_id))
+        );
+        let contact = svc.get("Contacts", done.contact_id).await.unwrap();
+        assert_eq!(
+            contact.values.get("cf_wechat"),
+            Some(&sable_core::Value::Text("wu_2027".into()))
+        );
+    }
+}
