@@ -204,6 +204,29 @@ pub async fn convert(State(state): State<AppState>, user: UiUser, Path(id): Path
         Err(e @ (sable_store::StoreError::NotFound { .. } | sable_store::StoreError::Forbidden(_))) => {
             store_error_page(user.lang, e)
         }
+        Err(sable_store::StoreError::Invalid(v)) => {
+            let registry = state.store.registry().await.ok();
+            let detail: Vec<String> =
+                v.0.iter()
+                    .map(|(key, err)| {
+                        let label = key.split_once('.').and_then(|(section, field)| {
+                            let module = match section {
+                                "account" => "Accounts",
+                                "opportunity" => "Opportunities",
+                                _ => "Contacts",
+                            };
+                            let f = registry.as_ref()?.module(module).ok()?.field(field)?;
+                            Some(f.label(user.lang).to_string())
+                        });
+                        format!("{}: {}", label.unwrap_or_else(|| key.clone()), err.message(user.lang))
+                    })
+                    .collect();
+            let mut response = page(&state, &user, id, Some(&form), Some(detail.join("; "))).await;
+            if response.status() == StatusCode::OK {
+                *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            response
+        }
         Err(e) => {
             let message = store_message(user.lang, &e);
             let mut response = page(&state, &user, id, Some(&form), Some(message)).await;

@@ -2500,6 +2500,25 @@ async fn convert_a_lead_from_its_page_and_edit_the_mapping() {
         let path = format!("/m/Leads/{id}/convert");
         let refused = b.post(&app, &path, &[("contact.lastname", "何")]).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "no CSRF token");
+        let invalid = b
+            .post(
+                &app,
+                &path,
+                &[
+                    ("_csrf", &csrf),
+                    ("contact.lastname", "何"),
+                    ("create_opportunity", "1"),
+                    ("opportunity.potentialname", "锦程运输"),
+                    ("opportunity.closingdate", "明天"),
+                ],
+            )
+            .await;
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            invalid.body.contains("预计成交日期") && invalid.body.contains("锦程运输"),
+            "{}",
+            invalid.body
+        );
         let done = b
             .post(
                 &app,
