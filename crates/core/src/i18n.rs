@@ -179,4 +179,5 @@ pub const REFUSAL_KEYS: &[&str] = &[
     "stage_refused_too_long",
     "stage_refused_unknown",
     "stage_refused_no_item",
+    "conv_refused_read_only",
 ];

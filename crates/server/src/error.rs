@@ -129,6 +129,12 @@ impl AppError {
                     json!({"current_version": current_version, "changes": changes}),
                 )),
             ),
+            AppError::Conflict(Conflict::State(m)) if m == sable_store::convert::ALREADY_CONVERTED => (
+                "lead_already_converted",
+                pick(m, "此线索已转化，不能再次转化"),
+                None,
+                None,
+            ),
             AppError::Conflict(Conflict::State(m)) => ("conflict", pick(m, &format!("状态冲突：{m}")), None, None),
             AppError::TooLarge(limit) => (
                 "payload_too_large",

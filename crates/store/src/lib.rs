@@ -12,6 +12,7 @@ mod batch;
 pub mod calendar;
 pub mod comments;
 pub mod company;
+pub mod convert;
 pub mod db;
 pub mod error;
 mod filter_sql;

@@ -80,6 +80,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261204081000_create_sales_stages.sql"),
         postgres: include_str!("../migrations/postgres/20261204081000_create_sales_stages.sql"),
     },
+    Migration {
+        version: "20261204082000_create_lead_convert_mappings",
+        sqlite: include_str!("../migrations/sqlite/20261204082000_create_lead_convert_mappings.sql"),
+        postgres: include_str!("../migrations/postgres/20261204082000_create_lead_convert_mappings.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.

@@ -55,6 +55,13 @@ pub struct RecordService<'a> {
 /// What happened to one input of a batch.
 pub type BatchOutcome = Result<i64, ValidationErrors>;
 
+/// What [`RecordService::update_in`] did inside its caller's transaction.
+pub(crate) enum UpdateStep {
+    Written,
+    Unchanged,
+    Stale { expected: i64, current: i64 },
+}
+
 /// How [`RecordService::create_many_with`] creates.
 #[derive(Clone, Debug, Default)]
 pub struct CreateOptions {
@@ -407,7 +414,31 @@ impl<'a> RecordService<'a> {
             return Err(StoreError::Invalid(e.clone()));
         }
         let mut w = self.store.begin_write().await?;
-        let mut checker = DbChecks::for_actor(self.actor, &registry);
+        let outcomes = self.write_many_in(&mut w.tx, &registry, &m, parsed, opts).await?;
+        if opts.dry_run {
+            // Dropping the transaction rolls it back: everything was checked, nothing stays.
+            drop(w);
+            return Ok(outcomes);
+        }
+        w.commit().await?;
+        let written = outcomes.iter().filter(|o| o.is_ok()).count() as u64;
+        self.store.note_writes(written).await;
+        Ok(outcomes)
+    }
+
+    /// Writes parsed inputs inside a transaction the caller commits (a batch, or a lead
+    /// conversion that creates several records all or nothing).
+    pub(crate) async fn write_many_in(
+        &self,
+        tx: &mut Tx,
+        registry: &Registry,
+        m: &ModuleDef,
+        parsed: Vec<Result<FieldValues, ValidationErrors>>,
+        opts: &CreateOptions,
+    ) -> StoreResult<Vec<BatchOutcome>> {
+        let all_or_nothing = opts.all_or_nothing;
+        let m = m.clone();
+        let mut checker = DbChecks::for_actor(self.actor, registry);
         let mut outcomes: Vec<BatchOutcome> = Vec::with_capacity(parsed.len());
         let mut ready: Vec<(usize, FieldValues)> = Vec::new();
         for p in parsed {
@@ -418,9 +449,9 @@ impl<'a> RecordService<'a> {
                     continue;
                 }
             };
-            let mut errors = checker.check(&mut w.tx, &m, &values, None).await?;
+            let mut errors = checker.check(tx, &m, &values, None).await?;
             if let Some(Value::Text(number)) = values.get(&m.number_field)
-                && checker.number_taken(&mut w.tx, &m, number).await?
+                && checker.number_taken(tx, &m, number).await?
             {
                 errors.add(
                     &m.number_field,
@@ -440,11 +471,11 @@ impl<'a> RecordService<'a> {
         if !ready.is_empty() {
             let now = now_ms();
             let count = ready.len() as i64;
-            let first_id = batch::allocate_ids(&mut w.tx, count, now).await?;
+            let first_id = batch::allocate_ids(tx, count, now).await?;
             let first_number = if m.number_field.is_empty() {
                 0
             } else {
-                reserve_numbers(&mut w.tx, &m.name, count).await?
+                reserve_numbers(tx, &m.name, count).await?
             };
             let mut custom_numbers = Vec::new();
             for f in m
@@ -452,7 +483,7 @@ impl<'a> RecordService<'a> {
                 .iter()
                 .filter(|f| f.custom && f.field_type == FieldType::AutoNumber)
             {
-                let first = reserve_field_numbers(&mut w.tx, &m.name, &f.name, count).await?;
+                let first = reserve_field_numbers(tx, &m.name, &f.name, count).await?;
                 custom_numbers.push((f, first));
             }
             let ts = jiff::Timestamp::from_millisecond(now).map_err(|e| anyhow::anyhow!(e))?;
@@ -480,13 +511,13 @@ impl<'a> RecordService<'a> {
                 outcomes[slot] = Ok(id);
                 rows.push((id, values));
             }
-            insert_records(&mut w.tx, &m, &rows, self.actor, now).await?;
+            insert_records(tx, &m, &rows, self.actor, now).await?;
             if activities::is_activity(&m.name) {
                 let parents = rows.iter().filter_map(|(_, v)| activities::parent_of(v));
-                activities::refresh_parents(&mut w.tx, &registry, parents, &self.actor.tz).await?;
+                activities::refresh_parents(tx, registry, parents, &self.actor.tz).await?;
             }
             for (id, values) in &rows {
-                crate::stages::after_write(&mut w.tx, &m, *id, values, self.actor.user_id, None).await?;
+                crate::stages::after_write(tx, &m, *id, values, self.actor.user_id, None).await?;
             }
             // Imported numbers like LEA120 move the counter past them, so new ones never collide.
             let highest = rows
@@ -497,23 +528,15 @@ impl<'a> RecordService<'a> {
                 })
                 .max();
             if let Some(highest) = highest {
-                let mut q = w.tx.sql();
+                let mut q = tx.sql();
                 q.push("UPDATE module_settings SET next_number = ").bind(highest + 1);
                 q.push(" WHERE module = ")
                     .bind(m.name.as_str())
                     .push(" AND next_number <= ")
                     .bind(highest);
-                w.tx.execute(&q).await?;
+                tx.execute(&q).await?;
             }
         }
-        if opts.dry_run {
-            // Dropping the transaction rolls it back: everything was checked, nothing stays.
-            drop(w);
-            return Ok(outcomes);
-        }
-        w.commit().await?;
-        let written = outcomes.iter().filter(|o| o.is_ok()).count() as u64;
-        self.store.note_writes(written).await;
         Ok(outcomes)
     }
 
@@ -556,15 +579,42 @@ impl<'a> RecordService<'a> {
         input: &Map<String, Json>,
     ) -> StoreResult<Record> {
         let (registry, m) = self.entity_module(module).await?;
-        let mut values = validate_input(&registry, &m, input, Mode::Update, &self.actor.tz, false)?;
+        let values = validate_input(&registry, &m, input, Mode::Update, &self.actor.tz, false)?;
         let mut w = self.store.begin_write().await?;
-        let current = self.writable(&mut w.tx, &m, id, false).await?;
-        crate::stages::derive(&registry, &m, Some(&current.values), &mut values, true).map_err(StoreError::Invalid)?;
+        match self
+            .update_in(&mut w.tx, &registry, &m, id, expected_version, values)
+            .await?
+        {
+            UpdateStep::Stale { expected, current } => {
+                drop(w);
+                return Err(self.stale(id, expected, current).await);
+            }
+            UpdateStep::Unchanged => drop(w),
+            UpdateStep::Written => w.commit().await?,
+        }
+        self.get(module, id).await
+    }
+
+    /// Writes parsed changes inside a transaction the caller commits.
+    pub(crate) async fn update_in(
+        &self,
+        tx: &mut Tx,
+        registry: &Registry,
+        m: &ModuleDef,
+        id: i64,
+        expected_version: Option<i64>,
+        mut values: FieldValues,
+    ) -> StoreResult<UpdateStep> {
+        let current = self.writable(tx, m, id, false).await?;
+        crate::convert::refuse_if_converted(m, &current)?;
+        crate::stages::derive(registry, m, Some(&current.values), &mut values, true).map_err(StoreError::Invalid)?;
         if let Some(expected) = expected_version
             && expected != current.version
         {
-            drop(w);
-            return Err(self.stale(id, expected, current.version).await);
+            return Ok(UpdateStep::Stale {
+                expected,
+                current: current.version,
+            });
         }
         let mut changed: Vec<(&FieldDef, Value)> = Vec::new();
         for f in &m.fields {
@@ -577,12 +627,11 @@ impl<'a> RecordService<'a> {
             }
         }
         if changed.is_empty() {
-            drop(w);
-            return self.get(module, id).await;
+            return Ok(UpdateStep::Unchanged);
         }
         let changed_values: FieldValues = changed.iter().map(|(f, v)| (f.name.clone(), v.clone())).collect();
-        let errors = DbChecks::for_actor(self.actor, &registry)
-            .check(&mut w.tx, &m, &changed_values, Some(id))
+        let errors = DbChecks::for_actor(self.actor, registry)
+            .check(tx, m, &changed_values, Some(id))
             .await?;
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));
@@ -603,11 +652,11 @@ impl<'a> RecordService<'a> {
             merged.insert("modifiedby".into(), Value::Id(uid));
             system.push(("modifiedby".to_string(), Value::Id(uid)));
         }
-        let label = display_label(&m, &merged);
+        let label = display_label(m, &merged);
         let new_version = current.version + 1;
-        let mut q = w.tx.sql();
+        let mut q = tx.sql();
         q.push("UPDATE ")
-            .ident(&table_name(&m))
+            .ident(&table_name(m))
             .push(" SET \"version\" = ")
             .bind(new_version);
         q.push(", \"label\" = ").bind(label.clone());
@@ -619,21 +668,23 @@ impl<'a> RecordService<'a> {
             .bind(id)
             .push(" AND \"version\" = ")
             .bind(current.version);
-        if w.tx.execute(&q).await? != 1 {
-            drop(w);
-            return Err(self.stale(id, current.version, current.version + 1).await);
+        if tx.execute(&q).await? != 1 {
+            return Ok(UpdateStep::Stale {
+                expected: current.version,
+                current: current.version + 1,
+            });
         }
         let owner = match merged.get("assigned_user_id") {
             Some(Value::Id(o)) => Some(*o),
             _ => None,
         };
-        let mut q = w.tx.sql();
+        let mut q = tx.sql();
         q.push("UPDATE records SET label = ")
             .bind(label)
             .push(", owner_id = ")
             .bind(owner);
         q.push(", updated_at = ").bind(now).push(" WHERE id = ").bind(id);
-        w.tx.execute(&q).await?;
+        tx.execute(&q).await?;
         let changes: Vec<Json> = changed
             .iter()
             .map(|(f, new)| {
@@ -641,20 +692,20 @@ impl<'a> RecordService<'a> {
                 json!({"field": f.name, "old": old, "new": new.to_json(f)})
             })
             .collect();
-        write_history(&mut w.tx, &m.name, id, "update", new_version, self.actor, &changes, now).await?;
+        write_history(tx, &m.name, id, "update", new_version, self.actor, &changes, now).await?;
         if activities::is_activity(&m.name) {
             let parents = [activities::parent_of(&current.values), activities::parent_of(&merged)];
-            activities::refresh_parents(&mut w.tx, &registry, parents.into_iter().flatten(), &self.actor.tz).await?;
+            activities::refresh_parents(tx, registry, parents.into_iter().flatten(), &self.actor.tz).await?;
         }
         if changed.iter().any(|(f, _)| f.name == "sales_stage") {
-            crate::stages::after_write(&mut w.tx, &m, id, &merged, self.actor.user_id, Some(&current.values)).await?;
+            crate::stages::after_write(tx, m, id, &merged, self.actor.user_id, Some(&current.values)).await?;
         }
         if changed.iter().any(|(f, _)| f.searchable) {
-            search::index(&mut w.tx, id, &searchable_text(&m, &merged), false, now).await?;
+            search::index(tx, id, &searchable_text(m, &merged), false, now).await?;
         }
         let fields: Vec<&str> = changed.iter().map(|(f, _)| f.name.as_str()).collect();
         write_outbox(
-            &mut w.tx,
+            tx,
             "record.updated",
             &m.name,
             id,
@@ -663,8 +714,7 @@ impl<'a> RecordService<'a> {
             now,
         )
         .await?;
-        w.commit().await?;
-        self.get(module, id).await
+        Ok(UpdateStep::Written)
     }
 
     /// Moves a record to the recycle bin.
@@ -1059,7 +1109,7 @@ async fn insert_records(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn write_history(
+pub(crate) async fn write_history(
     tx: &mut Tx,
     module: &str,
     id: i64,

@@ -5,6 +5,7 @@
 //! Screenshots of the main pages land in `target/screenshots/`.
 
 mod activities;
+mod convert;
 mod harness;
 mod keyboard;
 mod list_actions;

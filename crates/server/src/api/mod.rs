@@ -2,6 +2,7 @@
 
 mod activities;
 mod auth;
+mod convert;
 mod imports;
 mod modules;
 pub mod openapi;
@@ -37,6 +38,11 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/records/{module}/{id}/restore", post(records::restore))
         .route("/records/{module}/{id}/purge", post(records::purge))
         .route("/records/{module}/{id}/history", get(records::history))
+        .route("/records/{module}/{id}/convert", post(convert::convert))
+        .route(
+            "/lead-conversion/mapping",
+            get(convert::mapping).put(convert::save_mapping),
+        )
         .route(
             "/records/{module}/{id}/comments",
             get(records::comments).post(records::add_comment),

@@ -80,6 +80,8 @@ struct DetailPage {
     owner: String,
     meta: String,
     deleted: bool,
+    /// A converted lead: read-only, no Convert button.
+    converted: bool,
     tab: String,
     blocks: Vec<BlockView>,
     related: Vec<RelatedView>,
@@ -406,6 +408,7 @@ pub async fn show_detail(
         owner: record.labels.get("assigned_user_id").cloned().unwrap_or_default(),
         meta,
         deleted: record.deleted_at.is_some(),
+        converted: record.values.get("converted") == Some(&Value::Bool(true)),
         tab: tab.into(),
         blocks,
         related,

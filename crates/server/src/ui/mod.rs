@@ -4,6 +4,7 @@
 
 mod activities;
 mod admin_company;
+mod admin_convert;
 mod admin_fields;
 mod admin_stages;
 mod admin_users;
@@ -12,6 +13,7 @@ mod assets;
 mod auth;
 mod bulk;
 mod calendar_feed;
+mod convert;
 mod detail;
 mod filters;
 mod form;
@@ -69,6 +71,11 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/agenda/feed", post(agenda::feed))
         .route("/agenda/reminders", get(agenda::reminders_badge))
         .route("/ics/{file}", get(calendar_feed::feed))
+        .route("/m/Leads/{id}/convert", get(convert::preview).post(convert::convert))
+        .route(
+            "/admin/lead-conversion",
+            get(admin_convert::show).post(admin_convert::save),
+        )
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/admin/company", get(admin_company::show).post(admin_company::save))

@@ -2,6 +2,7 @@
 
 mod activities;
 mod bad_input;
+mod convert;
 mod helpers;
 mod imports;
 mod openapi;

@@ -2508,6 +2508,11 @@ async fn every_form_route_refuses_a_missing_csrf_token() {
             format!("/m/Leads/{id}/comments"),
             format!("/m/Leads/{id}/followups"),
             "/agenda/feed".into(),
+            format!("/m/Leads/{id}/convert"),
+            "/admin/lead-conversion".into(),
+            "/admin/stages".into(),
+            "/pipeline/1/move".into(),
+            "/pipeline/1/check".into(),
             "/admin/users".into(),
             format!("/admin/users/{uid}/deactivate"),
             "/admin/company".into(),
@@ -2543,6 +2548,100 @@ async fn every_form_route_refuses_a_missing_csrf_token() {
         assert_eq!(after["fields"]["company"], "令牌公司");
         // still logged in: the refused logout did not end the session
         assert_eq!(b.get(&app, "/").await.status, StatusCode::OK);
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn convert_a_lead_from_its_page_and_edit_the_mapping() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (_, lead) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads",
+                Some(json!({"fields": {"lastname": "何", "company": "成都 <b>锦程</b> 物流"}})),
+            )
+            .await;
+        let id = lead["id"].as_i64().unwrap();
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let detail = b.get(&app, &format!("/m/Leads/{id}")).await;
+        assert!(
+            detail.body.contains(&format!("/m/Leads/{id}/convert")),
+            "{}",
+            db.backend
+        );
+        let preview = b.get(&app, &format!("/m/Leads/{id}/convert")).await;
+        assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+        assert!(preview.body.contains("将创建新组织") && !preview.body.contains("<b>锦程</b>"));
+        let csrf = hidden(&preview.body, "_csrf");
+        let path = format!("/m/Leads/{id}/convert");
+        let refused = b.post(&app, &path, &[("contact.lastname", "何")]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "no CSRF token");
+        let invalid = b
+            .post(
+                &app,
+                &path,
+                &[
+                    ("_csrf", &csrf),
+                    ("contact.lastname", "何"),
+                    ("create_opportunity", "1"),
+                    ("opportunity.potentialname", "锦程运输"),
+                    ("opportunity.closingdate", "明天"),
+                ],
+            )
+            .await;
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            invalid.body.contains("预计成交日期") && invalid.body.contains("锦程运输"),
+            "{}",
+            invalid.body
+        );
+        let done = b
+            .post(
+                &app,
+                &path,
+                &[
+                    ("_csrf", &csrf),
+                    ("create_account", "1"),
+                    ("account.accountname", "成都 <b>锦程</b> 物流"),
+                    ("contact.lastname", "何"),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert!(done.location.as_deref().unwrap_or_default().starts_with("/m/Contacts/"));
+        let again = b.get(&app, &path).await;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+        assert!(again.body.contains("此线索已转化"), "{}", again.body);
+        let detail = b.get(&app, &format!("/m/Leads/{id}")).await;
+        assert!(detail.body.contains("此线索已转化，只读。") && !detail.body.contains(&path));
+
+        let mapping = b.get(&app, "/admin/lead-conversion").await;
+        assert_eq!(mapping.status, StatusCode::OK);
+        assert!(mapping.body.contains("city = Contacts.mailingcity"));
+        let csrf = hidden(&mapping.body, "_csrf");
+        let wrong = b
+            .post(
+                &app,
+                "/admin/lead-conversion",
+                &[("_csrf", &csrf), ("rows", "annualrevenue = Contacts.birthday")],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::OK);
+        assert!(wrong.body.contains("Contacts.birthday"), "{}", wrong.body);
+        let saved = b
+            .post(
+                &app,
+                "/admin/lead-conversion",
+                &[("_csrf", &csrf), ("rows", "city = Contacts.mailingcity")],
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER);
+        let (_, m) = app.admin("GET", "/api/v1/lead-conversion/mapping", None).await;
+        assert!(!m["rows"].as_array().unwrap().iter().any(|r| r["field"] == "bill_city"));
         app.store.close().await;
         db.cleanup().await;
     }
