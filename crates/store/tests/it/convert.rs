@@ -237,3 +237,65 @@ async fn references_to_the_lead_move_to_the_contact_and_custom_fields_map() {
         );
     }
 }
+
+/// The lead's activities move to the new contact through the record service, so the
+/// contact's follow-up figures count them at once.
+#[tokio::test]
+async fn a_converted_leads_activities_follow_it_with_their_figures() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let me = sales_user(&store, "zhaolei").await;
+        let svc = store.records(&me);
+        let lead = svc
+            .create("Leads", &obj(json!({"lastname": "赵", "company": "成都活动科技"})))
+            .await
+            .unwrap();
+        svc.create(
+            "Tasks",
+            &obj(json!({"subject": "首次拜访", "taskstatus": "Completed", "due_date": "2026-11-02", "parent_id": lead.id})),
+        )
+        .await
+        .unwrap();
+        let open = svc
+            .create(
+                "Tasks",
+                &obj(json!({"subject": "发报价", "taskstatus": "Not Started", "due_date": "2027-01-15", "parent_id": lead.id})),
+            )
+            .await
+            .unwrap();
+        let before = svc.get("Leads", lead.id).await.unwrap();
+        assert_eq!(
+            before.values.get("followup_count"),
+            Some(&sable_core::Value::Int(1)),
+            "{}",
+            db.backend
+        );
+
+        let req = ConvertRequest {
+            account: None,
+            contact: obj(json!({})),
+            opportunity: None,
+        };
+        let done = convert_lead(&store, &me, lead.id, &req).await.unwrap();
+        let task = svc.get("Tasks", open.id).await.unwrap();
+        assert_eq!(
+            task.values.get("parent_id"),
+            Some(&sable_core::Value::Id(done.contact_id))
+        );
+        let contact = svc.get("Contacts", done.contact_id).await.unwrap();
+        assert_eq!(
+            contact.values.get("followup_count"),
+            Some(&sable_core::Value::Int(1)),
+            "{}",
+            db.backend
+        );
+        assert!(
+            contact.values.get("next_followup").is_some_and(|v| !v.is_empty()),
+            "{}: {:?}",
+            db.backend,
+            contact.values.get("next_followup")
+        );
+        store.close().await;
+        db.cleanup().await;
+    }
+}
