@@ -563,10 +563,15 @@ pub(crate) fn derive(
             .picklist(PICKLIST)
             .and_then(|p| p.values.iter().find(|v| v.value == s))
     });
-    let stage_changed =
-        values.contains_key("sales_stage") && current.and_then(|c| c.get("sales_stage")) != values.get("sales_stage");
+    // A form sends every field back: a value equal to the stored one is not a change (an
+    // empty one equals a missing one).
+    let shown = |v: Option<&Value>| v.filter(|v| !v.is_empty()).cloned();
+    let changes =
+        |name: &str| values.contains_key(name) && shown(values.get(name)) != shown(current.and_then(|c| c.get(name)));
+    let (stage_changed, probability_given, reason_changed) =
+        (changes("sales_stage"), changes("probability"), changes("lost_reason"));
     if (current.is_none() || stage_changed)
-        && !values.contains_key("probability")
+        && !probability_given
         && let Some(p) = stage.and_then(|s| s.probability)
     {
         values.insert("probability".into(), Value::Scaled(i64::from(p) * 100));
@@ -580,7 +585,7 @@ pub(crate) fn derive(
     values.insert("forecast_amount".into(), forecast);
     // On an update the reason is asked for when the record enters a lost stage or the
     // reason is being cleared, so editing another field of an old lost deal still works.
-    let asked = current.is_none() || stage_changed || values.contains_key("lost_reason");
+    let asked = current.is_none() || stage_changed || reason_changed;
     if require_reason
         && asked
         && stage.and_then(|s| s.kind) == Some(StageKind::Lost)

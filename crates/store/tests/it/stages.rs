@@ -89,6 +89,54 @@ async fn stages_are_configured_by_an_admin_and_drive_opportunities() {
         assert_eq!(history[0].user, "stage.rep");
         assert!(history[0].left_at.is_some() && history[2].left_at.is_none());
 
+        // A form sends every field back: the stored probability with a new stage is not an
+        // override, and an empty reason on a lost deal edited elsewhere is no clearing.
+        let form_like = svc
+            .create(
+                "Opportunities",
+                &obj(json!({"potentialname": "表单商机", "amount": "1000", "closingdate": "2026-12-31"})),
+            )
+            .await
+            .unwrap();
+        let moved = svc
+            .update(
+                "Opportunities",
+                form_like.id,
+                None,
+                &obj(json!({"potentialname": "表单商机", "sales_stage": "Negotiation", "probability": "10", "lost_reason": ""})),
+            )
+            .await
+            .unwrap();
+        let wire = moved.to_json(store.registry().await.unwrap().module("Opportunities").unwrap());
+        assert_eq!(
+            wire["fields"]["probability"], "80.00",
+            "{}: the stage's, not the form's echo",
+            db.backend
+        );
+        let imported = svc
+            .create_many_with(
+                "Opportunities",
+                &[obj(
+                    json!({"potentialname": "旧丢单", "sales_stage": "Closed Lost", "closingdate": "2020-01-31"}),
+                )],
+                &sable_store::service::CreateOptions {
+                    allow_system: true,
+                    source: Some("IMPORT".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let old_id = *imported[0].as_ref().unwrap();
+        svc.update(
+            "Opportunities",
+            old_id,
+            None,
+            &obj(json!({"potentialname": "旧丢单（已核对）", "sales_stage": "Closed Lost", "lost_reason": ""})),
+        )
+        .await
+        .unwrap();
+
         // checklist ticks
         set_item(&store, &me, opp.id, "Proposal", 1, true).await.unwrap();
         set_item(&store, &me, opp.id, "Proposal", 1, true).await.unwrap();
