@@ -573,8 +573,9 @@ fn add_followup_fields(module: &mut ModuleDef) {
         });
     }
     let block = "followup_information";
+    // Zero, not empty, before the first follow-up: "never followed up" is `followup_count = 0`.
     let mut count = system_field("followup_count", FieldType::Integer, "Follow-ups", "跟进次数", block, 1);
-    count.default = None;
+    count.default = Some("0".into());
     let last = system_field(
         "last_contacted",
         FieldType::Datetime,

@@ -21,7 +21,20 @@ async fn followups_through_api_and_pages() {
             .await;
         assert_eq!(s, StatusCode::CREATED, "{contact}");
         let id = contact["id"].as_i64().unwrap();
-        assert_eq!(contact["fields"]["followup_count"], json!(null));
+        assert_eq!(contact["fields"]["followup_count"], json!(0), "never followed up is 0");
+        let (_, never) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Contacts/query",
+                Some(json!({"filter": {"field": "followup_count", "op": "eq", "value": 0}})),
+            )
+            .await;
+        assert!(
+            never["items"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|r| r["id"] == contact["id"])),
+            "{never}"
+        );
 
         // Log a call with a next date: a held event and an open task.
         let (s, logged) = app
