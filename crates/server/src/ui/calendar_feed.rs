@@ -2,7 +2,9 @@
 //! subscriptions (Outlook, Google, Apple). The token is the only credential: it is random,
 //! kept hashed by the store, rotated or revoked on the agenda page. Output is RFC 5545:
 //! CRLF line ends, lines folded at 75 octets, text escaped, times in UTC (all-day items as
-//! `VALUE=DATE`), UIDs stable per record, DTSTAMP from the record's last change.
+//! `VALUE=DATE`), UIDs stable per record, DTSTAMP from the record's last change. Open tasks
+//! are written twice, as a VTODO and as a VEVENT on their due date or time (own UID), since
+//! Google Calendar and Outlook subscriptions show no VTODOs; subscribers refresh hourly.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -101,13 +103,53 @@ pub fn calendar(name: &str, items: &[AgendaItem]) -> String {
         "PRODID:-//Sable//Sable CRM//EN".into(),
         "CALSCALE:GREGORIAN".into(),
         "METHOD:PUBLISH".into(),
+        "REFRESH-INTERVAL;VALUE=DURATION:PT1H".into(),
+        "X-PUBLISHED-TTL:PT1H".into(),
         format!("X-WR-CALNAME:{}", escape(&format!("Sable · {name}"))),
     ];
     for i in items {
         lines.extend(component(i));
+        if i.module != "Events" && i.open {
+            lines.extend(task_event(i));
+        }
     }
     lines.push("END:VCALENDAR".into());
     lines.iter().map(|l| fold(l)).collect()
+}
+
+/// An open task again as a VEVENT on its due date (all day) or at its due time (30 minutes),
+/// since Google Calendar and Outlook subscriptions do not show VTODOs.
+fn task_event(i: &AgendaItem) -> Vec<String> {
+    let mut l = vec![
+        "BEGIN:VEVENT".to_string(),
+        format!("UID:sable-task-event-{}@sable", i.id),
+        format!("DTSTAMP:{}", utc(i.modified)),
+        format!("SUMMARY:{}", escape(&i.subject)),
+    ];
+    match i.at {
+        Some(at) => {
+            l.push(format!("DTSTART:{}", utc(at)));
+            l.push(format!("DTEND:{}", utc(at + SignedDuration::from_mins(30))));
+        }
+        None => {
+            l.push(format!("DTSTART;VALUE=DATE:{}", day(i.day)));
+            l.push(format!("DTEND;VALUE=DATE:{}", day(next_day(i.day))));
+        }
+    }
+    l.push("TRANSP:TRANSPARENT".into());
+    l.push("CATEGORIES:Task".into());
+    let mut description = i.description.clone();
+    if !i.related.is_empty() {
+        if !description.is_empty() {
+            description.push('\n');
+        }
+        description.push_str(&i.related);
+    }
+    if !description.is_empty() {
+        l.push(format!("DESCRIPTION:{}", escape(&description)));
+    }
+    l.push("END:VEVENT".into());
+    l
 }
 
 fn component(i: &AgendaItem) -> Vec<String> {
@@ -256,9 +298,38 @@ mod tests {
         // Every component that begins ends, and each has the required UID and DTSTAMP.
         let begins = lines.iter().filter(|l| l.starts_with("BEGIN:V")).count();
         let ends = lines.iter().filter(|l| l.starts_with("END:V")).count();
-        assert_eq!((begins, ends), (4, 4));
-        assert_eq!(lines.iter().filter(|l| l.starts_with("UID:")).count(), 3);
-        assert_eq!(lines.iter().filter(|l| l.starts_with("DTSTAMP:")).count(), 3);
+        assert_eq!((begins, ends), (5, 5));
+        assert_eq!(lines.iter().filter(|l| l.starts_with("UID:")).count(), 4);
+        assert_eq!(lines.iter().filter(|l| l.starts_with("DTSTAMP:")).count(), 4);
+        assert!(lines.contains(&"REFRESH-INTERVAL;VALUE=DURATION:PT1H".to_string()));
+        assert!(lines.contains(&"X-PUBLISHED-TTL:PT1H".to_string()));
+        // The open timed task is also a 30-minute VEVENT with its own UID.
+        assert!(lines.contains(&"UID:sable-task-event-42@sable".to_string()));
+        assert!(lines.contains(&"DTEND:20261208T030000Z".to_string()));
+        for uid in ["UID:sable-task-event-42@sable", "UID:sable-task-42@sable"] {
+            assert_eq!(lines.iter().filter(|l| *l == uid).count(), 1, "{uid}");
+        }
+    }
+
+    #[test]
+    fn open_tasks_are_also_events_and_closed_ones_are_not() {
+        let all_day = item("Tasks", true);
+        let ics = calendar("王芳", std::slice::from_ref(&all_day));
+        let lines = physical_lines(&ics);
+        let start = lines.iter().position(|l| l == "BEGIN:VEVENT").unwrap();
+        let end = lines.iter().position(|l| l == "END:VEVENT").unwrap();
+        let event = &lines[start..=end];
+        assert!(event.contains(&"UID:sable-task-event-42@sable".to_string()));
+        assert!(event.contains(&"DTSTART;VALUE=DATE:20261208".to_string()));
+        assert!(event.contains(&"DTEND;VALUE=DATE:20261209".to_string()));
+        assert!(lines.contains(&"DUE;VALUE=DATE:20261208".to_string()));
+        assert!(lines.contains(&"UID:sable-task-42@sable".to_string()));
+        let mut done = item("Tasks", false);
+        done.open = false;
+        done.status = "Completed".into();
+        let lines = physical_lines(&calendar("王芳", &[done]));
+        assert!(!lines.iter().any(|l| l == "BEGIN:VEVENT"));
+        assert!(lines.iter().any(|l| l == "BEGIN:VTODO"));
     }
 
     #[test]

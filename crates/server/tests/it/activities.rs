@@ -262,6 +262,11 @@ async fn agenda_page_and_calendar_feed() {
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
         assert!(ics.contains("SUMMARY:客户拜访\\, 签约\\; 准备\r\n"), "{ics}");
         assert!(ics.contains("BEGIN:VTODO\r\n") && ics.contains("SUMMARY:寄合同\r\n"));
+        // The open task is also an event, for subscribers that do not show VTODOs.
+        assert!(ics.contains("UID:sable-task-event-"), "{ics}");
+        assert_eq!(ics.matches("SUMMARY:寄合同\r\n").count(), 2, "{ics}");
+        assert!(ics.contains("REFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n"));
+        assert!(ics.contains("X-PUBLISHED-TTL:PT1H\r\n"));
         // 23:50 in Shanghai is 15:50 UTC.
         assert!(
             ics.contains(&format!("DTSTART:{}T155000Z\r\n", today.strftime("%Y%m%d"))),
