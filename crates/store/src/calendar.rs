@@ -191,7 +191,8 @@ pub async fn overdue(store: &Store, actor: &Actor, today: Date) -> StoreResult<V
 }
 
 /// What to remind the actor of at `now`: planned events starting within
-/// [`REMINDER_LEAD`] (or started and not yet ended), and open tasks due today.
+/// [`REMINDER_LEAD`] (or started and not yet ended), open tasks due today at a time
+/// within the same lead (or past it), and open tasks due today with no time.
 pub async fn reminders(store: &Store, actor: &Actor, now: Timestamp) -> StoreResult<Vec<AgendaItem>> {
     let today = now.to_zoned_datetime(actor.tz().clone()).date();
     let soon = now + REMINDER_LEAD;
@@ -201,7 +202,7 @@ pub async fn reminders(store: &Store, actor: &Actor, now: Timestamp) -> StoreRes
         .filter(|i| {
             i.open
                 && if i.module == "Tasks" {
-                    true
+                    i.at.is_none_or(|at| at <= soon)
                 } else {
                     i.at.is_some_and(|at| at <= soon && i.end.map_or(at >= now, |end| end > now))
                 }

@@ -230,6 +230,16 @@ async fn agenda_overdue_reminders_and_feed_tokens() {
                 json!({"subject": "晚些拜访", "activitytype": "Visit", "date_start": later_local.date().to_string(), "time_start": hhmm(&later_local)}),
             ),
             (
+                "task_soon",
+                "Tasks",
+                json!({"subject": "马上要交", "due_date": soon_local.date().to_string(), "time_end": hhmm(&soon_local)}),
+            ),
+            (
+                "task_later",
+                "Tasks",
+                json!({"subject": "晚些要交", "due_date": later_local.date().to_string(), "time_end": hhmm(&later_local)}),
+            ),
+            (
                 "next_week",
                 "Events",
                 json!({"subject": "下周", "date_start": d(8).to_string(), "allday": true}),
@@ -273,6 +283,17 @@ async fn agenda_overdue_reminders_and_feed_tokens() {
         // The meeting in 10 minutes reminds, unless it falls on tomorrow's date.
         if soon_local.date() == today {
             assert!(reminders.contains(&"soon"), "{reminders:?}");
+            // A task due at a time reminds within the same lead as an event.
+            assert!(reminders.contains(&"task_soon"), "{reminders:?} {}", db.backend);
+        }
+        // A task due today at a time three hours on does not remind from midnight.
+        assert!(!reminders.contains(&"task_later"), "{reminders:?} {}", db.backend);
+        // Once its time draws near, it does.
+        if later_local.date() == today {
+            let near = later - jiff::SignedDuration::from_mins(10);
+            let at_near = names(&calendar::reminders(&store, &me, near).await.unwrap());
+            assert!(at_near.contains(&"task_later"), "{at_near:?} {}", db.backend);
+            assert!(at_near.contains(&"due_today"), "{at_near:?}");
         }
 
         // Feed tokens: random, hashed, rotated and revoked.
