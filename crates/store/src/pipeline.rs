@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::actor::Actor;
 use crate::error::StoreResult;
-use crate::read::{fill_labels, row_to_record, select_columns, visibility};
+use crate::read::{fill_labels, row_to_record, select_columns, visibility, visibility_on};
 use crate::record::Record;
 use crate::schema::table_name;
 use crate::stages::MODULE;
@@ -16,6 +16,9 @@ use crate::store::Store;
 
 /// Most cards on one board (the columns' figures always count everything).
 pub const MAX_CARDS: i64 = 1000;
+
+/// Most organizations offered by the board's organization filter.
+pub const MAX_ACCOUNT_CHOICES: i64 = 500;
 
 /// What the board shows.
 #[derive(Clone, Debug, Default)]
@@ -97,4 +100,39 @@ pub async fn board(store: &Store, actor: &Actor, f: &BoardFilter) -> StoreResult
         .collect::<anyhow::Result<Vec<_>>>()?;
     fill_labels(db, m, &mut cards).await?;
     Ok(Board { totals, cards })
+}
+
+/// The organizations the board's filter offers: those the actor may see that have an
+/// opportunity the actor may see, by name, at most `limit` of them, as (id, name).
+pub async fn board_accounts(store: &Store, actor: &Actor, limit: i64) -> StoreResult<Vec<(i64, String)>> {
+    let registry = store.registry().await?;
+    let opportunities = registry.module(MODULE)?;
+    let accounts = registry.module("Accounts")?;
+    let name = accounts
+        .label_fields
+        .first()
+        .map(String::as_str)
+        .unwrap_or("accountname");
+    let db = store.db();
+    let mut q = db.sql();
+    q.push("SELECT t.\"id\" AS id, ")
+        .col("t", name)
+        .push(" AS name FROM ")
+        .ident(&table_name(accounts))
+        .push(" t WHERE t.\"deleted_at\" IS NULL");
+    visibility(&mut q, actor, accounts);
+    q.push(" AND EXISTS (SELECT 1 FROM ")
+        .ident(&table_name(opportunities))
+        .push(" o WHERE o.\"related_to\" = t.\"id\" AND o.\"deleted_at\" IS NULL");
+    visibility_on(&mut q, actor, opportunities, "o");
+    q.push(") ORDER BY ")
+        .col("t", name)
+        .push(", t.\"id\" LIMIT ")
+        .bind(limit.clamp(0, MAX_ACCOUNT_CHOICES));
+    db.fetch_all(&q)
+        .await?
+        .iter()
+        .map(|r| Ok((r.int("id")?, r.opt_text("name")?.unwrap_or_default())))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(Into::into)
 }

@@ -31,7 +31,7 @@ pub fn visibility(sql: &mut Sql, actor: &Actor, module: &ModuleDef) {
     visibility_on(sql, actor, module, "t");
 }
 
-fn visibility_on(sql: &mut Sql, actor: &Actor, module: &ModuleDef, alias: &str) {
+pub(crate) fn visibility_on(sql: &mut Sql, actor: &Actor, module: &ModuleDef, alias: &str) {
     if actor.is_admin || module.sharing != Sharing::Private {
         return;
     }

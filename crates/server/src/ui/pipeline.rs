@@ -24,6 +24,9 @@ pub struct BoardParams {
     owner: Option<String>,
     account: Option<String>,
     period: Option<String>,
+    /// Custom close dates (ISO), beside the periods; either may be left open.
+    from: Option<String>,
+    to: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +69,8 @@ struct BoardPage {
     owners: Vec<Choice>,
     accounts: Vec<Choice>,
     periods: Vec<Choice>,
+    from: String,
+    to: String,
     back: String,
     is_admin: bool,
     error: Option<String>,
@@ -99,8 +104,34 @@ fn period_range(period: &str, tz: &jiff::tz::TimeZone) -> Option<(String, String
     Some((start.to_string(), end.to_string()))
 }
 
+/// A valid ISO date from a form value, else none.
+fn iso_date(v: Option<&str>) -> Option<String> {
+    v.map(str::trim)
+        .filter(|v| !v.is_empty())
+        .and_then(|v| v.parse::<jiff::civil::Date>().ok())
+        .map(|d| d.to_string())
+}
+
+/// The close-date range: custom dates when either is given, else the period's.
+fn close_range(p: &BoardParams, tz: &jiff::tz::TimeZone) -> (Option<String>, Option<String>) {
+    let (from, to) = (iso_date(p.from.as_deref()), iso_date(p.to.as_deref()));
+    if from.is_some() || to.is_some() {
+        return (from, to);
+    }
+    match p.period.as_deref().and_then(|x| period_range(x, tz)) {
+        Some((a, b)) => (Some(a), Some(b)),
+        None => (None, None),
+    }
+}
+
 fn query_string(p: &BoardParams) -> String {
-    let pairs = [("owner", &p.owner), ("account", &p.account), ("period", &p.period)];
+    let pairs = [
+        ("owner", &p.owner),
+        ("account", &p.account),
+        ("period", &p.period),
+        ("from", &p.from),
+        ("to", &p.to),
+    ];
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
@@ -117,24 +148,32 @@ async fn board_page(state: &AppState, user: &UiUser, p: &BoardParams, error: Opt
         Err(e) => return store_error_page(lang, e.into()),
     };
     let viewer = user.viewer();
-    let range = p.period.as_deref().and_then(|x| period_range(x, viewer.tz));
+    let (close_from, close_to) = close_range(p, viewer.tz);
     let filter = BoardFilter {
         owner: p.owner.as_deref().and_then(|o| o.parse().ok()),
         account: p.account.as_deref().and_then(|o| o.parse().ok()),
-        close_from: range.as_ref().map(|r| r.0.clone()),
-        close_to: range.as_ref().map(|r| r.1.clone()),
+        close_from,
+        close_to,
     };
-    let (board, list, users) = match (
+    let (board, list, users, account_list) = match (
         pipeline::board(&state.store, &user.actor, &filter).await,
         stages::list_stages(&state.store).await,
         sable_store::users::list_users(&state.store).await,
+        pipeline::board_accounts(&state.store, &user.actor, pipeline::MAX_ACCOUNT_CHOICES).await,
     ) {
-        (Ok(b), Ok(l), Ok(u)) => (b, l, u),
-        (Err(e), _, _) | (_, Err(e), _) => return store_error_page(lang, e),
-        (_, _, Err(e)) => return store_error_page(lang, e.into()),
+        (Ok(b), Ok(l), Ok(u), Ok(a)) => (b, l, u, a),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, _, Err(e)) => return store_error_page(lang, e),
+        (_, _, Err(e), _) => return store_error_page(lang, e.into()),
     };
     let money = |units: i64| viewer.money(&format_scaled(units, 2));
-    let mut accounts: Vec<Choice> = Vec::new();
+    let accounts: Vec<Choice> = account_list
+        .into_iter()
+        .map(|(id, label)| Choice {
+            selected: p.account.as_deref() == Some(&id.to_string()),
+            value: id.to_string(),
+            label,
+        })
+        .collect();
     let mut columns: Vec<Column> = list
         .iter()
         .map(|s| {
@@ -158,17 +197,7 @@ async fn board_page(state: &AppState, user: &UiUser, p: &BoardParams, error: Opt
         };
         let stage = text("sales_stage");
         let account = match r.values.get("related_to") {
-            Some(Value::Id(a)) => {
-                let label = r.labels.get("related_to").cloned().unwrap_or_default();
-                if !accounts.iter().any(|c| c.value == a.to_string()) {
-                    accounts.push(Choice {
-                        value: a.to_string(),
-                        label: label.clone(),
-                        selected: p.account.as_deref() == Some(&a.to_string()),
-                    });
-                }
-                label
-            }
+            Some(Value::Id(_)) => r.labels.get("related_to").cloned().unwrap_or_default(),
             _ => String::new(),
         };
         let card = Card {
@@ -227,6 +256,8 @@ async fn board_page(state: &AppState, user: &UiUser, p: &BoardParams, error: Opt
         owners,
         accounts,
         periods,
+        from: iso_date(p.from.as_deref()).unwrap_or_default(),
+        to: iso_date(p.to.as_deref()).unwrap_or_default(),
         back: query_string(p),
         is_admin: user.actor.is_admin(),
         error,
@@ -275,6 +306,8 @@ fn serde_urlencoded_params(qs: &str) -> BoardParams {
             "owner" => p.owner = Some(v.into_owned()),
             "account" => p.account = Some(v.into_owned()),
             "period" => p.period = Some(v.into_owned()),
+            "from" => p.from = Some(v.into_owned()),
+            "to" => p.to = Some(v.into_owned()),
             _ => {}
         }
     }

@@ -77,3 +77,68 @@ async fn stages_history_and_checklist_over_the_api() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_board_filters_by_custom_dates_and_offers_organizations_without_cards() {
+    use crate::helpers::ADMIN_PASSWORD;
+    use crate::ui::Browser;
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut accounts = Vec::new();
+        for name in ["<b>早</b>客户", "晚客户"] {
+            let (s, acc) = app
+                .admin(
+                    "POST",
+                    "/api/v1/records/Accounts",
+                    Some(json!({"fields": {"accountname": name}})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{acc}");
+            accounts.push(acc["id"].as_i64().unwrap_or_default());
+        }
+        for (name, date, acc) in [
+            ("一月商机", "2026-01-10", accounts[0]),
+            ("六月商机", "2026-06-10", accounts[1]),
+        ] {
+            let (s, o) = app
+                .admin(
+                    "POST",
+                    "/api/v1/records/Opportunities",
+                    Some(json!({"fields": {"potentialname": name, "closingdate": date, "related_to": acc}})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{o}");
+        }
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let page = b.get(&app, "/pipeline?from=2026-01-01&to=2026-01-31").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", db.backend);
+        assert!(
+            page.body.contains("一月商机") && !page.body.contains("六月商机"),
+            "{}",
+            page.body
+        );
+        // The organization filter offers the organization with no card on this board, escaped.
+        assert!(
+            page.body
+                .contains(&format!("<option value=\"{}\">晚客户</option>", accounts[1])),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("&lt;b&gt;早&lt;&#x2f;b&gt;客户") || page.body.contains("&lt;b&gt;早&lt;/b&gt;客户")
+        );
+        assert!(
+            page.body.contains("name=\"from\" value=\"2026-01-01\""),
+            "{}",
+            page.body
+        );
+        // Custom dates win over a period; a bad date is ignored.
+        let page = b.get(&app, "/pipeline?period=month&from=2026-06-01&to=nonsense").await;
+        assert!(
+            page.body.contains("六月商机") && !page.body.contains("一月商机"),
+            "{}",
+            db.backend
+        );
+    }
+}

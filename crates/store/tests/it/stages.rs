@@ -236,6 +236,69 @@ async fn the_board_aggregates_by_stage_with_filters_and_visibility() {
         let jan = board(&store, &admin(), &january).await.unwrap();
         assert_eq!(jan.cards.len(), 3);
         assert_eq!(jan.totals["Proposal"].total, 1_200_000);
+        // Custom dates, one end open.
+        let from_may = BoardFilter {
+            close_from: Some("2026-05-01".into()),
+            ..BoardFilter::default()
+        };
+        assert_eq!(board(&store, &a, &from_may).await.unwrap().cards.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn the_board_offers_visible_organizations_with_opportunities() {
+    use sable_store::pipeline::{MAX_ACCOUNT_CHOICES, board_accounts};
+    for db in all_backends().await {
+        let store = db.store().await;
+        let a = sales_user(&store, "orgs.a").await;
+        let b = sales_user(&store, "orgs.b").await;
+        let mut ids = Vec::new();
+        for (who, name) in [
+            (&a, "Zeta 客户"),
+            (&a, "Alpha 客户"),
+            (&a, "无商机"),
+            (&a, "商机已删"),
+            (&b, "别人的客户"),
+        ] {
+            let r = store
+                .records(who)
+                .create("Accounts", &obj(json!({"accountname": name})))
+                .await
+                .unwrap();
+            ids.push(r.id);
+        }
+        let [zeta, alpha, idle, gone, theirs] = ids[..] else {
+            panic!("five organizations")
+        };
+        let mut gone_opp = 0;
+        for (who, acc) in [(&a, zeta), (&a, alpha), (&a, gone), (&b, theirs)] {
+            let id = store
+                .records(who)
+                .create(
+                    "Opportunities",
+                    &obj(json!({"potentialname": format!("O{acc}"), "sales_stage": "Prospecting", "closingdate": "2026-03-01", "related_to": acc})),
+                )
+                .await
+                .unwrap()
+                .id;
+            if acc == gone {
+                gone_opp = id;
+            }
+        }
+        let before = board_accounts(&store, &admin(), 10).await.unwrap();
+        assert!(before.iter().any(|(id, _)| *id == gone));
+        store.records(&a).delete("Opportunities", gone_opp).await.unwrap();
+        let mine = board_accounts(&store, &a, MAX_ACCOUNT_CHOICES).await.unwrap();
+        assert_eq!(
+            mine,
+            vec![(alpha, "Alpha 客户".to_string()), (zeta, "Zeta 客户".to_string())],
+            "{}",
+            db.backend
+        );
+        assert!(!mine.iter().any(|(id, _)| *id == idle || *id == theirs || *id == gone));
+        let all = board_accounts(&store, &admin(), MAX_ACCOUNT_CHOICES).await.unwrap();
+        assert!(all.iter().any(|(id, _)| *id == theirs), "{}", db.backend);
+        assert_eq!(board_accounts(&store, &admin(), 1).await.unwrap().len(), 1);
     }
 }
 
