@@ -225,6 +225,7 @@ fn check_stages(stages: &mut [StageDef]) -> StoreResult<()> {
 
 /// Replaces the stages (administrators only). A value left out that an opportunity
 /// still holds (also in the recycle bin) is refused: labels may change, values stay.
+/// When a stage's checklist changes, its ticks follow their items (see [`tick_moves`]).
 pub async fn set_stages(store: &Store, actor: &Actor, mut stages: Vec<StageDef>) -> StoreResult<Vec<StageDef>> {
     if !actor.is_admin {
         return Err(StoreError::Forbidden(
@@ -291,6 +292,11 @@ pub async fn set_stages(store: &Store, actor: &Actor, mut stages: Vec<StageDef>)
     w.tx.execute(&q).await?;
     w.tx.execute(w.tx.sql().push("DELETE FROM stage_guidance")).await?;
     for (s, v) in stages.iter().zip(&list.values) {
+        if let Some(old) = before.iter().find(|o| o.value == v.value)
+            && old.checklist != s.checklist
+        {
+            move_ticks(&mut w.tx, &v.value, &old.checklist, &s.checklist).await?;
+        }
         let g = Guidance {
             guidance: s.guidance.clone(),
             checklist: s.checklist.clone(),
@@ -311,6 +317,48 @@ pub async fn set_stages(store: &Store, actor: &Actor, mut stages: Vec<StageDef>)
     w.commit().await?;
     store.reload_registry().await?;
     list_stages(store).await
+}
+
+/// Where each old checklist item went: the position of the same item (same English and
+/// Chinese text) in the new checklist, or none when it was removed or its text changed.
+pub fn tick_moves(old: &[Labels], new: &[Labels]) -> Vec<Option<u32>> {
+    let mut used = vec![false; new.len()];
+    old.iter()
+        .map(|o| {
+            let j = new.iter().enumerate().position(|(j, n)| !used[j] && n == o)?;
+            used[j] = true;
+            u32::try_from(j).ok()
+        })
+        .collect()
+}
+
+/// Keeps a stage's ticks on their items when its checklist changes: a tick follows its
+/// item to its new position; a tick on an item removed or reworded is dropped, never
+/// moved onto another item.
+async fn move_ticks(tx: &mut Tx, stage: &str, old: &[Labels], new: &[Labels]) -> StoreResult<()> {
+    // Park moved ticks at negative positions, so no move collides with another.
+    for (i, to) in tick_moves(old, new).into_iter().enumerate() {
+        let Some(to) = to else { continue };
+        let mut q = tx.sql();
+        q.push("UPDATE stage_checklist SET item = ")
+            .bind(-1 - i64::from(to))
+            .push(" WHERE stage = ")
+            .bind(stage)
+            .push(" AND item = ")
+            .bind(i64::try_from(i).unwrap_or(i64::MAX));
+        tx.execute(&q).await?;
+    }
+    let mut q = tx.sql();
+    q.push("DELETE FROM stage_checklist WHERE stage = ")
+        .bind(stage)
+        .push(" AND item >= 0");
+    tx.execute(&q).await?;
+    let mut q = tx.sql();
+    q.push("UPDATE stage_checklist SET item = -1 - item WHERE stage = ")
+        .bind(stage)
+        .push(" AND item < 0");
+    tx.execute(&q).await?;
+    Ok(())
 }
 
 /// One stage an opportunity was in.
@@ -620,4 +668,24 @@ pub(crate) async fn after_write(
         record_stage(tx, id, stage, user_id, previous).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tick_tests {
+    use super::*;
+
+    fn l(s: &str) -> Labels {
+        Labels {
+            en: s.into(),
+            zh: s.into(),
+        }
+    }
+
+    #[test]
+    fn ticks_follow_items_and_are_dropped_with_them() {
+        let old = [l("a"), l("b"), l("c"), l("a")];
+        let new = [l("x"), l("c"), l("a")];
+        assert_eq!(tick_moves(&old, &new), [Some(2), None, Some(1), None]);
+        assert_eq!(tick_moves(&old, &[]), [None, None, None, None]);
+    }
 }

@@ -133,6 +133,16 @@ async fn the_board_filters_by_custom_dates_and_offers_organizations_without_card
             "{}",
             page.body
         );
+        // The stage admin page says what happens to ticks when a checklist changes.
+        let admin_page = b.get(&app, "/admin/stages").await;
+        assert!(
+            admin_page
+                .body
+                .contains("Ticks on opportunities follow their checklist item")
+                || admin_page.body.contains("商机上的勾选跟随原清单项"),
+            "{}",
+            admin_page.body
+        );
         // Custom dates win over a period; a bad date is ignored.
         let page = b.get(&app, "/pipeline?period=month&from=2026-06-01&to=nonsense").await;
         assert!(

@@ -338,3 +338,54 @@ async fn opportunities_from_before_stage_history_keep_their_first_stage() {
         assert!(h[0].left_at.is_some());
     }
 }
+
+#[tokio::test]
+async fn checklist_ticks_follow_their_items_when_an_admin_edits_the_checklist() {
+    use sable_core::Labels;
+    let item = |en: &str, zh: &str| Labels {
+        en: en.into(),
+        zh: zh.into(),
+    };
+    for db in all_backends().await {
+        let store = db.store().await;
+        let me = sales_user(&store, "ticks.a").await;
+        let mut stages = list_stages(&store).await.unwrap();
+        stages[0].checklist = vec![item("A", "甲"), item("B", "乙"), item("C", "丙")];
+        let stage = stages[0].value.clone();
+        let other = stages[1].value.clone();
+        let stages = set_stages(&store, &admin(), stages).await.unwrap();
+        let opp = store
+            .records(&me)
+            .create(
+                "Opportunities",
+                &obj(json!({"potentialname": "勾选", "sales_stage": stage, "closingdate": "2026-12-31"})),
+            )
+            .await
+            .unwrap();
+        set_item(&store, &me, opp.id, &stage, 0, true).await.unwrap();
+        set_item(&store, &me, opp.id, &stage, 2, true).await.unwrap();
+        set_item(&store, &me, opp.id, &other, 0, true).await.unwrap();
+        let ticked = |s: String| {
+            let store = store.clone();
+            let me = me.clone();
+            async move {
+                let mut v = ticked_items(&store, &me, opp.id, &s).await.unwrap();
+                v.sort();
+                v
+            }
+        };
+        assert_eq!(ticked(stage.clone()).await, [0, 2]);
+        // Insert one, remove B, reorder: the ticks stay on A and C.
+        let mut edited = stages.clone();
+        edited[0].checklist = vec![item("New", "新"), item("C", "丙"), item("A", "甲")];
+        let stages = set_stages(&store, &admin(), edited).await.unwrap();
+        assert_eq!(ticked(stage.clone()).await, [1, 2], "{}", db.backend);
+        // Rewording C drops its tick rather than moving it.
+        let mut edited = stages.clone();
+        edited[0].checklist = vec![item("A", "甲"), item("New", "新"), item("C2", "丙二")];
+        set_stages(&store, &admin(), edited).await.unwrap();
+        assert_eq!(ticked(stage.clone()).await, [0], "{}", db.backend);
+        // Another stage's ticks are untouched.
+        assert_eq!(ticked(other.clone()).await, [0], "{}", db.backend);
+    }
+}
