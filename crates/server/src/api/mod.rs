@@ -1,11 +1,13 @@
 //! The JSON API under `/api/v1`: a contract for clients and later features.
 
 mod activities;
+mod agenda;
 mod auth;
 mod convert;
 mod imports;
 mod modules;
 pub mod openapi;
+mod pipeline;
 mod records;
 mod search;
 mod stages;
@@ -39,6 +41,11 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/records/{module}/{id}/purge", post(records::purge))
         .route("/records/{module}/{id}/history", get(records::history))
         .route("/records/{module}/{id}/convert", post(convert::convert))
+        .route("/records/{module}/{id}/convert/preview", get(convert::preview))
+        .route("/pipeline", get(pipeline::board))
+        .route("/agenda", get(agenda::agenda))
+        .route("/agenda/reminders", get(agenda::reminders))
+        .route("/calendar-feed", post(agenda::rotate_feed).delete(agenda::revoke_feed))
         .route(
             "/lead-conversion/mapping",
             get(convert::mapping).put(convert::save_mapping),
