@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::extract::ApiUser;
 
 #[derive(Deserialize)]
@@ -69,23 +69,21 @@ pub async fn agenda(
         None => "week",
         Some(v @ ("day" | "week" | "month")) => v,
         Some(v) => {
-            return Err(AppError::bad_request(
+            return Err(super::bad_param(
                 "bad_view",
-                format!("view must be day, week or month, not {v:?}"),
-                format!("view 必须是 day、week 或 month，而不是 {v:?}"),
+                "api5_bad_view",
+                &[("value", v.to_string())],
             ));
         }
     };
     let today = Timestamp::now().to_zoned_datetime(actor.tz().clone()).date();
     let anchor = match p.date.as_deref().filter(|v| !v.is_empty()) {
         None => today,
-        Some(v) => v.parse::<Date>().ok().filter(|_| v.len() == 10).ok_or_else(|| {
-            AppError::bad_request(
-                "bad_date",
-                format!("date must be YYYY-MM-DD, not {v:?}"),
-                format!("date 必须是 YYYY-MM-DD 格式，而不是 {v:?}"),
-            )
-        })?,
+        Some(v) => v
+            .parse::<Date>()
+            .ok()
+            .filter(|_| v.len() == 10)
+            .ok_or_else(|| super::bad_param("bad_date", "api5_bad_date", &[("value", v.to_string())]))?,
     };
     let (from, to) = range(view, anchor);
     let items = calendar::agenda(&state.store, &actor, from, to).await?;

@@ -17,6 +17,13 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::AppState;
+use crate::error::AppError;
+
+/// A 400 whose message comes from the catalogues (`key`, with `{name}`/`{value}` filled).
+pub(crate) fn bad_param(code: &'static str, key: &'static str, args: &[(&str, String)]) -> AppError {
+    let text = |lang| crate::ui::render::fill(crate::ui::render::Catalogs::embedded().get(lang, key), args);
+    AppError::bad_request(code, text(sable_core::Lang::En), text(sable_core::Lang::Zh))
+}
 
 /// Every `/api/v1` route.
 pub fn router(config: &crate::ServerConfig) -> Router<AppState> {

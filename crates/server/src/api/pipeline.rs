@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::extract::ApiUser;
 
 #[derive(Deserialize)]
@@ -47,10 +47,10 @@ fn id_param(name: &'static str, raw: Option<&str>) -> AppResult<Option<i64>> {
     match raw.filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
-            AppError::bad_request(
+            super::bad_param(
                 "bad_filter",
-                format!("{name} must be a record id, not {v:?}"),
-                format!("{name} 必须是记录编号，而不是 {v:?}"),
+                "api5_bad_filter",
+                &[("name", name.to_string()), ("value", v.to_string())],
             )
         }),
     }
@@ -67,13 +67,10 @@ pub async fn board(
     let account = id_param("account", p.account.as_deref())?;
     let range = match p.period.as_deref().filter(|v| !v.is_empty()) {
         None => None,
-        Some(v) => Some(period_range(v, actor.tz()).ok_or_else(|| {
-            AppError::bad_request(
-                "bad_period",
-                format!("period must be month, quarter or year, not {v:?}"),
-                format!("period 必须是 month、quarter 或 year，而不是 {v:?}"),
-            )
-        })?),
+        Some(v) => Some(
+            period_range(v, actor.tz())
+                .ok_or_else(|| super::bad_param("bad_period", "api5_bad_period", &[("value", v.to_string())]))?,
+        ),
     };
     let filter = BoardFilter {
         owner,

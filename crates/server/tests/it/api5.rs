@@ -55,6 +55,10 @@ async fn pipeline_board_over_the_api() {
         let (s, e) = app.admin("GET", "/api/v1/pipeline?period=decade", None).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert_eq!(e["error"]["code"], "bad_period");
+        assert!(
+            e["error"]["message"].as_str().is_some_and(|m| m.contains("decade")),
+            "{e}"
+        );
         let (s, e) = app.admin("GET", "/api/v1/pipeline?owner=abc", None).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert_eq!(e["error"]["code"], "bad_filter");
@@ -138,6 +142,10 @@ async fn agenda_and_reminders_over_the_api() {
         let (s, e) = app.admin("GET", "/api/v1/agenda?date=2020-02-30", None).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert_eq!(e["error"]["code"], "bad_date");
+        assert!(
+            e["error"]["message"].as_str().is_some_and(|m| m.contains("2020-02-30")),
+            "{e}"
+        );
 
         let (s, r) = app.admin("GET", "/api/v1/agenda/reminders", None).await;
         assert_eq!(s, StatusCode::OK, "{r}");
