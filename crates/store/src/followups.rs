@@ -162,15 +162,6 @@ pub async fn log_followup(
             next_task_id: ids.next(),
         });
     }
-    // An event and a task live in two modules: check the task first so a bad date
-    // refuses the whole follow-up before anything is written.
-    if let Some(t) = &next {
-        let check = CreateOptions {
-            dry_run: true,
-            ..all_or_nothing.clone()
-        };
-        svc.create_many_with("Tasks", std::slice::from_ref(t), &check).await?;
-    }
     let kind = match new.kind {
         FollowupKind::Meeting => "Meeting",
         FollowupKind::Visit => "Visit",
@@ -178,16 +169,47 @@ pub async fn log_followup(
     };
     done.insert("activitytype".into(), json!(kind));
     done.insert("eventstatus".into(), json!("Held"));
-    let event = svc.create("Events", &done).await?;
+    // An event and a task live in two modules: both are written in one transaction, so a
+    // task that fails (a bad next date) leaves no held event behind.
+    let registry = store.registry().await?;
+    let events = registry.module("Events")?;
+    let tasks = registry.module("Tasks")?;
+    let mut w = store.begin_write().await?;
+    let event_id = write_one(&svc, &mut w.tx, &registry, events, &done, &all_or_nothing).await?;
     let next_task_id = match &next {
-        Some(t) => Some(svc.create("Tasks", t).await?.id),
+        Some(t) => Some(write_one(&svc, &mut w.tx, &registry, tasks, t, &all_or_nothing).await?),
         None => None,
     };
+    w.commit().await?;
+    store.note_writes(1 + u64::from(next_task_id.is_some())).await;
     Ok(Logged {
         module: "Events".into(),
-        id: event.id,
+        id: event_id,
         next_task_id,
     })
+}
+
+/// Validates and writes one record inside the caller's transaction.
+async fn write_one(
+    svc: &crate::service::RecordService<'_>,
+    tx: &mut crate::db::Tx,
+    registry: &sable_core::Registry,
+    m: &sable_core::ModuleDef,
+    input: &Map<String, Json>,
+    opts: &CreateOptions,
+) -> StoreResult<i64> {
+    let values = svc
+        .parse_create(registry, m, input, opts)
+        .map_err(StoreError::Invalid)?;
+    let out = svc
+        .write_many_in(tx, registry, m, vec![Ok(values)], opts)
+        .await
+        .map_err(StoreError::unique_race)?;
+    match out.into_iter().next() {
+        Some(Ok(id)) => Ok(id),
+        Some(Err(e)) => Err(StoreError::Invalid(e)),
+        None => Err(StoreError::Other(anyhow::anyhow!("the follow-up wrote nothing"))),
+    }
 }
 
 fn shown(r: &Record, field: &str) -> String {

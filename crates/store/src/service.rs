@@ -380,35 +380,7 @@ impl<'a> RecordService<'a> {
         let (registry, m) = self.entity_module(module).await?;
         let mut parsed: Vec<Result<FieldValues, ValidationErrors>> = Vec::with_capacity(inputs.len());
         for input in inputs {
-            let mut input = input.clone();
-            if !input.contains_key("assigned_user_id")
-                && let Some(uid) = self.actor.user_ref()
-            {
-                input.insert("assigned_user_id".into(), json!(uid));
-            }
-            let mut checked = validate_input(&registry, &m, &input, Mode::Create, &self.actor.tz, opts.allow_system);
-            if let Ok(values) = &mut checked
-                && let Err(e) = crate::stages::derive(&registry, &m, None, values, !opts.allow_system)
-            {
-                checked = Err(e);
-            }
-            if opts.allow_system
-                && let Ok(values) = &checked
-            {
-                // Only history may be set, never who made or changed the record.
-                let forbidden: Vec<&str> = ["modifiedby", "created_user_id", "modifiedtime"]
-                    .into_iter()
-                    .filter(|f| values.contains_key(*f))
-                    .collect();
-                if !forbidden.is_empty() {
-                    let mut e = ValidationErrors::default();
-                    for f in forbidden {
-                        e.add(f, FieldError::ReadOnly);
-                    }
-                    checked = Err(e);
-                }
-            }
-            parsed.push(checked);
+            parsed.push(self.parse_create(&registry, &m, input, opts));
         }
         if all_or_nothing && let Some(Err(e)) = parsed.iter().find(|p| p.is_err()) {
             return Err(StoreError::Invalid(e.clone()));
@@ -424,6 +396,46 @@ impl<'a> RecordService<'a> {
         let written = outcomes.iter().filter(|o| o.is_ok()).count() as u64;
         self.store.note_writes(written).await;
         Ok(outcomes)
+    }
+
+    /// Validates one create input as `create` would (owner defaulted, stage derived),
+    /// without writing: pair it with `write_many_in` to write several in one transaction.
+    pub(crate) fn parse_create(
+        &self,
+        registry: &Registry,
+        m: &ModuleDef,
+        input: &Map<String, Json>,
+        opts: &CreateOptions,
+    ) -> Result<FieldValues, ValidationErrors> {
+        let mut input = input.clone();
+        if !input.contains_key("assigned_user_id")
+            && let Some(uid) = self.actor.user_ref()
+        {
+            input.insert("assigned_user_id".into(), json!(uid));
+        }
+        let mut checked = validate_input(registry, m, &input, Mode::Create, &self.actor.tz, opts.allow_system);
+        if let Ok(values) = &mut checked
+            && let Err(e) = crate::stages::derive(registry, m, None, values, !opts.allow_system)
+        {
+            checked = Err(e);
+        }
+        if opts.allow_system
+            && let Ok(values) = &checked
+        {
+            // Only history may be set, never who made or changed the record.
+            let forbidden: Vec<&str> = ["modifiedby", "created_user_id", "modifiedtime"]
+                .into_iter()
+                .filter(|f| values.contains_key(*f))
+                .collect();
+            if !forbidden.is_empty() {
+                let mut e = ValidationErrors::default();
+                for f in forbidden {
+                    e.add(f, FieldError::ReadOnly);
+                }
+                checked = Err(e);
+            }
+        }
+        checked
     }
 
     /// Writes parsed inputs inside a transaction the caller commits (a batch, or a lead

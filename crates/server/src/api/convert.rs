@@ -90,3 +90,26 @@ pub async fn save_mapping(
     convert::save_mapping(&state.store, &actor, &rows).await?;
     Ok(Json(mapping_json(convert::mapping(&state.store).await?)))
 }
+
+/// `GET /records/{module}/{id}/convert/preview` → the mapped values a conversion would use
+/// and the organization it would match by exact name (`null` if it would create one).
+pub async fn preview(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((module, id)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    if module != "Leads" {
+        return Err(AppError::not_found(
+            format!("only leads are converted, not {module}"),
+            format!("只有线索可以转化，{module} 不能"),
+        ));
+    }
+    let p = convert::preview(&state.store, &actor, id).await?;
+    Ok(Json(json!({
+        "account": p.account,
+        "matched_account": p.matched_account.map(|(id, label)| json!({"id": id, "label": label})),
+        "contact": p.contact,
+        "opportunity": p.opportunity,
+    })))
+}

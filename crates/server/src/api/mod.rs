@@ -1,11 +1,13 @@
 //! The JSON API under `/api/v1`: a contract for clients and later features.
 
 mod activities;
+mod agenda;
 mod auth;
 mod convert;
 mod imports;
 mod modules;
 pub mod openapi;
+mod pipeline;
 mod records;
 mod search;
 mod stages;
@@ -15,6 +17,13 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::AppState;
+use crate::error::AppError;
+
+/// A 400 whose message comes from the catalogues (`key`, with `{name}`/`{value}` filled).
+pub(crate) fn bad_param(code: &'static str, key: &'static str, args: &[(&str, String)]) -> AppError {
+    let text = |lang| crate::ui::render::fill(crate::ui::render::Catalogs::embedded().get(lang, key), args);
+    AppError::bad_request(code, text(sable_core::Lang::En), text(sable_core::Lang::Zh))
+}
 
 /// Every `/api/v1` route.
 pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
@@ -39,6 +48,11 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/records/{module}/{id}/purge", post(records::purge))
         .route("/records/{module}/{id}/history", get(records::history))
         .route("/records/{module}/{id}/convert", post(convert::convert))
+        .route("/records/{module}/{id}/convert/preview", get(convert::preview))
+        .route("/pipeline", get(pipeline::board))
+        .route("/agenda", get(agenda::agenda))
+        .route("/agenda/reminders", get(agenda::reminders))
+        .route("/calendar-feed", post(agenda::rotate_feed).delete(agenda::revoke_feed))
         .route(
             "/lead-conversion/mapping",
             get(convert::mapping).put(convert::save_mapping),

@@ -1,6 +1,7 @@
 //! API tests through the real router, on SQLite and (when configured) PostgreSQL.
 
 mod activities;
+mod api5;
 mod bad_input;
 mod convert;
 mod helpers;

@@ -316,3 +316,59 @@ async fn agenda_overdue_reminders_and_feed_tokens() {
         assert!(calendar::feed_user(&store, "").await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn an_event_followup_and_its_next_task_are_written_together() {
+    use sable_store::followups::{FollowupKind, NewFollowup, log_followup};
+    for db in all_backends().await {
+        let store = db.store().await;
+        let me = sales_user(&store, "wangfang").await;
+        let svc = store.records(&me);
+        let contact = svc.create("Contacts", &obj(json!({"lastname": "赵"}))).await.unwrap();
+        let c = contact.id;
+        let mine = |module: &'static str| {
+            let svc = store.records(&me);
+            async move {
+                let q = Query {
+                    filter: Filter::from_json(&json!({"field": "parent_id", "op": "eq", "value": c})).unwrap(),
+                    limit: 100,
+                    ..Query::default()
+                };
+                svc.query(module, &q).await.unwrap().items.len()
+            }
+        };
+
+        // A next date that is no date: the held call was written first in the same
+        // transaction, and nothing of it stays.
+        let bad = NewFollowup {
+            summary: "电话沟通".into(),
+            kind: FollowupKind::Call,
+            next_date: Some("2025-02-30".into()),
+            ..NewFollowup::default()
+        };
+        let err = log_followup(&store, &me, "Contacts", c, &bad).await;
+        assert!(
+            matches!(err, Err(sable_store::StoreError::Invalid(_))),
+            "{}: {err:?}",
+            db.backend
+        );
+        assert_eq!(mine("Events").await, 0, "{}: no held event is left behind", db.backend);
+        assert_eq!(mine("Tasks").await, 0);
+        let r = svc.get("Contacts", c).await.unwrap();
+        assert_eq!(count(&r), Some(0));
+
+        let good = NewFollowup {
+            next_date: Some("2030-01-15".into()),
+            kind: FollowupKind::Meeting,
+            ..bad
+        };
+        let logged = log_followup(&store, &me, "Contacts", c, &good).await.unwrap();
+        assert_eq!(logged.module, "Events");
+        assert!(logged.next_task_id.is_some());
+        assert_eq!((mine("Events").await, mine("Tasks").await), (1, 1));
+        let r = svc.get("Contacts", c).await.unwrap();
+        assert_eq!((count(&r), next(&r).as_deref()), (Some(1), Some("2030-01-15")));
+        store.close().await;
+        db.cleanup().await;
+    }
+}
