@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use sable_core::meta::{FieldDef, FieldType, ModuleDef};
-use sable_core::record::{FieldValues, Mode, validate_input};
+use sable_core::record::FieldValues;
 use sable_core::{FieldError, Registry, ValidationErrors, Value};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
@@ -343,19 +343,17 @@ fn prefixed(prefix: &str, e: ValidationErrors) -> StoreError {
 }
 
 fn parse(
+    svc: &RecordService<'_>,
     registry: &Registry,
     m: &ModuleDef,
-    actor: &Actor,
-    mut input: Map<String, Json>,
+    input: Map<String, Json>,
     prefix: &str,
 ) -> StoreResult<FieldValues> {
-    if !input.contains_key("assigned_user_id")
-        && let Some(uid) = actor.user_ref()
-    {
-        input.insert("assigned_user_id".into(), json!(uid));
-    }
-    let mut values =
-        validate_input(registry, m, &input, Mode::Create, actor.tz(), false).map_err(|e| prefixed(prefix, e))?;
+    // As any create: the owner defaults to the actor, an opportunity's probability and
+    // forecast come from its stage.
+    let mut values = svc
+        .parse_create(registry, m, &input, &CreateOptions::default())
+        .map_err(|e| prefixed(prefix, e))?;
     if m.field("isconvertedfromlead").is_some() {
         values.insert("isconvertedfromlead".into(), Value::Bool(true));
     }
@@ -391,7 +389,7 @@ pub async fn convert_lead(store: &Store, actor: &Actor, lead_id: i64, req: &Conv
             .to_string();
         matched = matching_account(&svc, &name).await?.map(|(id, _)| id);
         if matched.is_none() {
-            account_values = Some(parse(&registry, &accounts, actor, input, "account")?);
+            account_values = Some(parse(&svc, &registry, &accounts, input, "account")?);
         }
     }
     let mut contact_input = inputs.remove("Contacts").unwrap_or_default();
@@ -423,7 +421,7 @@ pub async fn convert_lead(store: &Store, actor: &Actor, lead_id: i64, req: &Conv
     if let Some(a) = account_id {
         contact_input.insert("account_id".into(), json!(a));
     }
-    let contact_values = parse(&registry, &contacts, actor, contact_input, "contact")?;
+    let contact_values = parse(&svc, &registry, &contacts, contact_input, "contact")?;
     let contact_id = create(tx, &contacts, contact_values, "contact").await?;
     let opportunity_id = match opportunity_input {
         Some(mut input) => {
@@ -431,7 +429,7 @@ pub async fn convert_lead(store: &Store, actor: &Actor, lead_id: i64, req: &Conv
                 input.entry("related_to").or_insert(json!(a));
             }
             input.insert("contact_id".into(), json!(contact_id));
-            let values = parse(&registry, &opportunities, actor, input, "opportunity")?;
+            let values = parse(&svc, &registry, &opportunities, input, "opportunity")?;
             Some(create(tx, &opportunities, values, "opportunity").await?)
         }
         None => None,

@@ -54,6 +54,9 @@ async fn a_lead_becomes_organization_contact_and_opportunity_once() {
         assert_eq!(wire["fields"]["related_to"], account_id);
         assert_eq!(wire["fields"]["contact_id"], done.contact_id);
         assert_eq!(wire["fields"]["leadsource"], "Trade Show");
+        // like any new opportunity: probability and forecast from its stage
+        assert_eq!(wire["fields"]["probability"], "10.00", "{}", db.backend);
+        assert_eq!(wire["fields"]["forecast_amount"], "5000.00");
 
         // Comments and history follow the contact.
         let comments = list_comments(&store, &me, "Contacts", done.contact_id).await.unwrap();
