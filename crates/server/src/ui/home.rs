@@ -1,5 +1,5 @@
-//! The home page: my recent records and my open pipeline. Tasks and follow-ups join
-//! when the pipeline module brings them.
+//! The home page: my overdue and today's tasks and events, my recent records and my open
+//! pipeline.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -28,6 +28,16 @@ struct Recent {
     when: String,
 }
 
+/// An open task or event due today or overdue.
+#[derive(Serialize)]
+struct Due {
+    href: String,
+    subject: String,
+    related: String,
+    when: String,
+    overdue: bool,
+}
+
 #[derive(Serialize)]
 struct StageBar {
     label: String,
@@ -42,6 +52,7 @@ struct HomePage {
     lang: &'static str,
     welcome: String,
     recent: Vec<Recent>,
+    due: Vec<Due>,
     stages: Vec<StageBar>,
     open_count: usize,
     open_amount: String,
@@ -159,6 +170,10 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Query(q): Query<H
             bar
         })
         .collect();
+    let due = match my_due_items(&state, &user).await {
+        Ok(d) => d,
+        Err(e) => return store_error_page(user.lang, e),
+    };
     let c = Catalogs::embedded();
     let title = c.get(user.lang, "home_title").to_string();
     let welcome = super::render::fill(
@@ -170,10 +185,37 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Query(q): Query<H
         lang: user.lang.tag(),
         welcome,
         recent,
+        due,
         stages,
         open_count,
         open_amount: money(open_units),
         weighted_amount: money(weighted_units),
     };
     render("pages/home.html", &page)
+}
+
+/// My open tasks and events that are overdue or due today (in my zone), at most ten.
+async fn my_due_items(state: &AppState, user: &UiUser) -> Result<Vec<Due>, sable_store::StoreError> {
+    use sable_store::calendar;
+    let actor = &user.actor;
+    let today = jiff::Timestamp::now().to_zoned_datetime(actor.tz().clone()).date();
+    let overdue = calendar::overdue(&state.store, actor, today).await?;
+    let on_today = calendar::agenda(&state.store, actor, today, today).await?;
+    let item = |i: calendar::AgendaItem, overdue: bool| Due {
+        href: format!("/m/{}/{}", i.module, i.id),
+        when: match (overdue, i.time) {
+            (true, _) => user.viewer().date(i.day),
+            (false, Some(t)) => t.strftime("%H:%M").to_string(),
+            (false, None) => String::new(),
+        },
+        subject: i.subject,
+        related: i.related,
+        overdue,
+    };
+    Ok(overdue
+        .into_iter()
+        .map(|i| item(i, true))
+        .chain(on_today.into_iter().filter(|i| i.open).map(|i| item(i, false)))
+        .take(10)
+        .collect())
 }

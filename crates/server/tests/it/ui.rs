@@ -2646,3 +2646,47 @@ async fn convert_a_lead_from_its_page_and_edit_the_mapping() {
         db.cleanup().await;
     }
 }
+
+/// Home lists my overdue and today's open tasks, with a way to the agenda.
+#[tokio::test]
+async fn home_lists_my_overdue_and_todays_tasks() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let empty = b.get(&app, "/").await;
+        assert!(empty.body.contains("href=\"/agenda\""), "{}", db.backend);
+        let shanghai = jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone");
+        let day = jiff::Timestamp::now().to_zoned_datetime(shanghai).date();
+        let today = day.to_string();
+        let last_week = day.saturating_sub(jiff::Span::new().days(5)).to_string();
+        for (subject, due, status) in [
+            ("逾期报价", last_week.as_str(), "Not Started"),
+            ("今天回访", today.as_str(), "In Progress"),
+            ("已完成的事", today.as_str(), "Completed"),
+        ] {
+            let (s, t) = app
+                .admin(
+                    "POST",
+                    "/api/v1/records/Tasks",
+                    Some(json!({"fields": {"subject": subject, "due_date": due, "taskstatus": status}})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{t}");
+        }
+        let home = b.get(&app, "/").await;
+        // the tasks card: from its heading to its agenda link
+        let start = home.body.find("我的待办任务与跟进").expect("tasks card");
+        let card = &home.body[start..];
+        let card = &card[..card.find("href=\"/agenda\"").expect("agenda link")];
+        assert!(
+            card.contains("逾期报价") && card.contains("今天回访"),
+            "{}: {card}",
+            db.backend
+        );
+        assert!(!card.contains("已完成的事"), "done tasks are not listed: {card}");
+        assert!(card.contains("badge-overdue"), "{card}");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
