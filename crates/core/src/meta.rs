@@ -169,6 +169,17 @@ pub enum StageKind {
     Lost,
 }
 
+impl StageKind {
+    /// The snake_case name used on the wire and in pages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageKind::Open => "open",
+            StageKind::Won => "won",
+            StageKind::Lost => "lost",
+        }
+    }
+}
+
 /// One value of a picklist.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PicklistValueDef {

@@ -136,3 +136,24 @@ pub async fn board_accounts(store: &Store, actor: &Actor, limit: i64) -> StoreRe
         .collect::<anyhow::Result<Vec<_>>>()
         .map_err(Into::into)
 }
+
+/// The first and last day (`YYYY-MM-DD`) of this month, quarter or year in the zone `tz`:
+/// the board's close-period filter, the same for the page and the API.
+pub fn close_period(period: &str, tz: &jiff::tz::TimeZone) -> Option<(String, String)> {
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
+    let (start, months) = match period {
+        "month" => (today.first_of_month(), 1),
+        "quarter" => {
+            let first = (today.month() - 1) / 3 * 3 + 1;
+            (jiff::civil::date(today.year(), first, 1), 3)
+        }
+        "year" => (jiff::civil::date(today.year(), 1, 1), 12),
+        _ => return None,
+    };
+    let end = start
+        .checked_add(jiff::Span::new().months(months))
+        .ok()?
+        .yesterday()
+        .ok()?;
+    Some((start.to_string(), end.to_string()))
+}

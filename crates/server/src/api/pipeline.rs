@@ -23,26 +23,6 @@ pub struct BoardParams {
     period: Option<String>,
 }
 
-/// The first and last day of this month, quarter or year in the actor's zone.
-fn period_range(period: &str, tz: &jiff::tz::TimeZone) -> Option<(String, String)> {
-    let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
-    let (start, months) = match period {
-        "month" => (today.first_of_month(), 1),
-        "quarter" => {
-            let first = (today.month() - 1) / 3 * 3 + 1;
-            (jiff::civil::date(today.year(), first, 1), 3)
-        }
-        "year" => (jiff::civil::date(today.year(), 1, 1), 12),
-        _ => return None,
-    };
-    let end = start
-        .checked_add(jiff::Span::new().months(months))
-        .ok()?
-        .yesterday()
-        .ok()?;
-    Some((start.to_string(), end.to_string()))
-}
-
 fn id_param(name: &'static str, raw: Option<&str>) -> AppResult<Option<i64>> {
     match raw.filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -68,7 +48,7 @@ pub async fn board(
     let range = match p.period.as_deref().filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(
-            period_range(v, actor.tz())
+            sable_store::pipeline::close_period(v, actor.tz())
                 .ok_or_else(|| super::bad_param("bad_period", "api5_bad_period", &[("value", v.to_string())]))?,
         ),
     };

@@ -47,14 +47,6 @@ struct StagesPage {
     error: Option<String>,
 }
 
-fn kind_name(k: StageKind) -> &'static str {
-    match k {
-        StageKind::Open => "open",
-        StageKind::Won => "won",
-        StageKind::Lost => "lost",
-    }
-}
-
 fn lines(items: &[Labels], zh: bool) -> String {
     items
         .iter()
@@ -83,7 +75,7 @@ async fn page(state: &AppState, user: &UiUser, saved: bool, error: Option<String
             label_en: s.labels.en.clone(),
             label_zh: s.labels.zh.clone(),
             probability: s.probability,
-            kind: kind_name(s.kind),
+            kind: s.kind.as_str(),
             color: s.color.clone().unwrap_or_default(),
             guidance_en: s.guidance.en.clone(),
             guidance_zh: s.guidance.zh.clone(),

@@ -138,16 +138,7 @@ fn task_event(i: &AgendaItem) -> Vec<String> {
     }
     l.push("TRANSP:TRANSPARENT".into());
     l.push("CATEGORIES:Task".into());
-    let mut description = i.description.clone();
-    if !i.related.is_empty() {
-        if !description.is_empty() {
-            description.push('\n');
-        }
-        description.push_str(&i.related);
-    }
-    if !description.is_empty() {
-        l.push(format!("DESCRIPTION:{}", escape(&description)));
-    }
+    l.extend(description_line(i));
     l.push("END:VEVENT".into());
     l
 }
@@ -199,18 +190,19 @@ fn component(i: &AgendaItem) -> Vec<String> {
         };
         l.push(format!("STATUS:{status}"));
     }
-    let mut description = i.description.clone();
-    if !i.related.is_empty() {
-        if !description.is_empty() {
-            description.push('\n');
-        }
-        description.push_str(&i.related);
-    }
-    if !description.is_empty() {
-        l.push(format!("DESCRIPTION:{}", escape(&description)));
-    }
+    l.extend(description_line(i));
     l.push(format!("END:{kind}"));
     l
+}
+
+/// The DESCRIPTION line: the activity's description, then the record it is linked to.
+fn description_line(i: &AgendaItem) -> Option<String> {
+    let text = [i.description.as_str(), i.related.as_str()]
+        .into_iter()
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    (!text.is_empty()).then(|| format!("DESCRIPTION:{}", escape(&text)))
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use sable_core::Value;
-use sable_core::meta::StageKind;
 use sable_core::value::format_scaled;
 use sable_store::pipeline::{self, BoardFilter};
 use sable_store::stages::{self, MODULE};
@@ -76,34 +75,6 @@ struct BoardPage {
     error: Option<String>,
 }
 
-fn kind_name(k: StageKind) -> &'static str {
-    match k {
-        StageKind::Open => "open",
-        StageKind::Won => "won",
-        StageKind::Lost => "lost",
-    }
-}
-
-/// The first and last day of this month, quarter or year in the viewer's zone.
-fn period_range(period: &str, tz: &jiff::tz::TimeZone) -> Option<(String, String)> {
-    let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
-    let (start, months) = match period {
-        "month" => (today.first_of_month(), 1),
-        "quarter" => {
-            let first = (today.month() - 1) / 3 * 3 + 1;
-            (jiff::civil::date(today.year(), first, 1), 3)
-        }
-        "year" => (jiff::civil::date(today.year(), 1, 1), 12),
-        _ => return None,
-    };
-    let end = start
-        .checked_add(jiff::Span::new().months(months))
-        .ok()?
-        .yesterday()
-        .ok()?;
-    Some((start.to_string(), end.to_string()))
-}
-
 /// A valid ISO date from a form value, else none.
 fn iso_date(v: Option<&str>) -> Option<String> {
     v.map(str::trim)
@@ -118,7 +89,11 @@ fn close_range(p: &BoardParams, tz: &jiff::tz::TimeZone) -> (Option<String>, Opt
     if from.is_some() || to.is_some() {
         return (from, to);
     }
-    match p.period.as_deref().and_then(|x| period_range(x, tz)) {
+    match p
+        .period
+        .as_deref()
+        .and_then(|x| sable_store::pipeline::close_period(x, tz))
+    {
         Some((a, b)) => (Some(a), Some(b)),
         None => (None, None),
     }
@@ -181,7 +156,7 @@ async fn board_page(state: &AppState, user: &UiUser, p: &BoardParams, error: Opt
             Column {
                 value: s.value.clone(),
                 label: s.labels.get(lang).to_string(),
-                kind: kind_name(s.kind),
+                kind: s.kind.as_str(),
                 color: s.color.clone().unwrap_or_default(),
                 count: t.count,
                 total: money(t.total),
