@@ -85,6 +85,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261204082000_create_lead_convert_mappings.sql"),
         postgres: include_str!("../migrations/postgres/20261204082000_create_lead_convert_mappings.sql"),
     },
+    Migration {
+        version: "20261204101000_create_dashboards",
+        sqlite: include_str!("../migrations/sqlite/20261204101000_create_dashboards.sql"),
+        postgres: include_str!("../migrations/postgres/20261204101000_create_dashboards.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.
