@@ -12,6 +12,7 @@ pub mod parse;
 pub mod phone;
 pub mod record;
 pub mod registry;
+pub mod report;
 pub mod search;
 pub mod value;
 

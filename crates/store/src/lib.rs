@@ -22,6 +22,7 @@ pub mod meta_store;
 pub mod pipeline;
 mod read;
 pub mod record;
+pub mod reports;
 pub mod schema;
 mod search;
 pub mod service;
