@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod comments;
 pub mod company;
 pub mod convert;
+pub mod dashboards;
 pub mod db;
 pub mod error;
 mod filter_sql;

@@ -14,6 +14,7 @@ mod auth;
 mod bulk;
 mod calendar_feed;
 mod convert;
+mod dashboards;
 mod detail;
 mod filters;
 mod form;
@@ -28,6 +29,7 @@ mod search;
 pub mod session;
 mod settings;
 mod views;
+mod widgets;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -102,6 +104,12 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/import/jobs/{id}/undo", post(import::undo))
         .route("/import/jobs/{id}/again", post(import::again))
         .route("/import/jobs/{id}/failed.csv", get(import::failed_csv))
+        .route("/dashboards", get(dashboards::list).post(dashboards::create))
+        .route("/dashboards/{id}", get(dashboards::show))
+        .route("/dashboards/{id}/settings", post(dashboards::settings))
+        .route("/dashboards/{id}/delete", post(dashboards::delete))
+        .route("/dashboards/{id}/widgets", post(dashboards::add_widget))
+        .route("/dashboards/{id}/widgets/{widget}/{action}", post(dashboards::widget_action))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -187,6 +195,11 @@ impl Layout {
                 active: active == m.name,
             });
         }
+        nav.push(NavItem {
+            href: "/dashboards".into(),
+            label: catalogs.get(user.lang, "dash_nav").into(),
+            active: active == "dashboards",
+        });
         nav.push(NavItem {
             href: "/pipeline".into(),
             label: catalogs.get(user.lang, "stage_nav_pipeline").into(),

@@ -2522,6 +2522,12 @@ async fn every_form_route_refuses_a_missing_csrf_token() {
             "/import/run".into(),
             "/import/jobs/1/undo".into(),
             "/import/jobs/1/again".into(),
+            "/dashboards".into(),
+            "/dashboards/1/settings".into(),
+            "/dashboards/1/delete".into(),
+            "/dashboards/1/widgets".into(),
+            "/dashboards/1/widgets/1/remove".into(),
+            "/dashboards/1/widgets/1/up".into(),
         ];
         for route in &routes {
             let p = b
