@@ -269,6 +269,9 @@ pub struct ReportResult {
     pub totals: Option<Vec<Json>>,
     /// True when `limit` (or [`MAX_ROWS`]) cut rows off.
     pub truncated: bool,
+    /// Tabular reports: the id of the record on each row (for links).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub record_ids: Vec<i64>,
 }
 
 /// Why a spec is refused: a refusal with an interface catalogue key (`rep_refused_…`),

@@ -7,6 +7,7 @@ mod helpers;
 mod nodes;
 mod queries;
 mod records;
+mod reports;
 mod stages;
 mod users;
 mod views;
