@@ -193,4 +193,8 @@ pub const REFUSAL_KEYS: &[&str] = &[
     "rep_refused_duplicate",
     "rep_refused_sort",
     "rep_refused_drill",
+    "dash_refused_name",
+    "dash_refused_widget",
+    "dash_refused_full",
+    "dash_refused_report_missing",
 ];

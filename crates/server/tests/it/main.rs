@@ -4,6 +4,7 @@ mod activities;
 mod api5;
 mod bad_input;
 mod convert;
+mod dashboards;
 mod helpers;
 mod imports;
 mod openapi;
