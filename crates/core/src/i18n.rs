@@ -193,4 +193,8 @@ pub const REFUSAL_KEYS: &[&str] = &[
     "rep_refused_duplicate",
     "rep_refused_sort",
     "rep_refused_drill",
+    "rep_refused_schedule",
+    "rep_refused_name",
+    "rep_refused_chart",
+    "rep_refused_share",
 ];

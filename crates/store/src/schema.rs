@@ -85,6 +85,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261204082000_create_lead_convert_mappings.sql"),
         postgres: include_str!("../migrations/postgres/20261204082000_create_lead_convert_mappings.sql"),
     },
+    Migration {
+        version: "20261204100000_create_reports",
+        sqlite: include_str!("../migrations/sqlite/20261204100000_create_reports.sql"),
+        postgres: include_str!("../migrations/postgres/20261204100000_create_reports.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.
