@@ -15,6 +15,8 @@
 //! text to show (picklist labels in the viewer's language, names of records and users,
 //! `Yes`/`No`), `null` where the raw value is shown as is (aggregates).
 
+pub mod schedule;
+
 use jiff::ToSpan;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};

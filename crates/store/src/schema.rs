@@ -86,6 +86,11 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/20261204082000_create_lead_convert_mappings.sql"),
     },
     Migration {
+        version: "20261204100000_create_reports",
+        sqlite: include_str!("../migrations/sqlite/20261204100000_create_reports.sql"),
+        postgres: include_str!("../migrations/postgres/20261204100000_create_reports.sql"),
+    },
+    Migration {
         version: "20261204101000_create_dashboards",
         sqlite: include_str!("../migrations/sqlite/20261204101000_create_dashboards.sql"),
         postgres: include_str!("../migrations/postgres/20261204101000_create_dashboards.sql"),

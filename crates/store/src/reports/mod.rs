@@ -5,12 +5,17 @@
 
 mod compile;
 mod run;
+pub mod saved;
 
 use sable_core::report::ReportError;
 
 use crate::error::StoreError;
 
 pub use run::run;
+pub use saved::{
+    DueDelivery, ReportInput, SavedReport, create_report, delete_report, due_deliveries, get_report, list_reports,
+    mark_delivered, run_saved, update_report,
+};
 
 impl From<ReportError> for StoreError {
     fn from(e: ReportError) -> StoreError {

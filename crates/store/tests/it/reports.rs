@@ -574,3 +574,124 @@ async fn bad_specs_are_refused_before_any_sql() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn saved_reports_are_owned_shared_and_scheduled() {
+    use sable_store::reports::{
+        ReportInput, create_report, delete_report, due_deliveries, get_report, list_reports, mark_delivered, run_saved,
+        update_report,
+    };
+    for db in all_backends().await {
+        let store = db.store().await;
+        let f = fixture(&store).await;
+        let carol = user(&store, "carol", "UTC").await;
+        let input: ReportInput = serde_json::from_value(json!({
+            "name": "赢单金额",
+            "spec": {"module": "Opportunities", "group_by": [{"field": "sales_stage"}], "aggregates": [{"fn": "sum", "field": "amount"}]},
+            "chart": {"type": "bar", "stacked": false},
+            "schedule": {"frequency": "daily", "time": "08:00", "recipients": ["boss@example.com"], "format": "xlsx"},
+            "shared_with": [f.bob.user_id()]
+        }))
+        .unwrap();
+        let saved = create_report(&store, &f.alice, &input).await.unwrap();
+        assert_eq!(saved.owner_id, f.alice.user_id());
+        assert_eq!(saved.shared_with, vec![f.bob.user_id()]);
+        assert_eq!(saved.chart, Some(json!({"type": "bar", "stacked": false})));
+        assert!(saved.editable);
+
+        // bob reads and runs it, and sees his own figures, not alice's.
+        let (as_bob, result) = run_saved(&store, &f.bob, saved.id).await.unwrap();
+        assert!(!as_bob.editable);
+        assert_eq!(
+            result.rows,
+            vec![
+                vec![json!("Prospecting"), json!(0)],
+                vec![json!("Closed Won"), json!(300)],
+                vec![json!("Closed Lost"), json!(700)]
+            ],
+            "{}",
+            db.backend
+        );
+        // bob may not change or delete it; carol may not even see it.
+        assert!(matches!(
+            update_report(&store, &f.bob, saved.id, &input).await,
+            Err(StoreError::Forbidden(_))
+        ));
+        assert!(matches!(
+            delete_report(&store, &f.bob, saved.id).await,
+            Err(StoreError::Forbidden(_))
+        ));
+        assert!(matches!(
+            get_report(&store, &carol, saved.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(list_reports(&store, &carol).await.unwrap().is_empty());
+        assert_eq!(list_reports(&store, &f.bob).await.unwrap().len(), 1);
+        assert_eq!(list_reports(&store, &admin()).await.unwrap().len(), 1);
+
+        // Bad input is refused with the part that is wrong.
+        for (bad, key) in [
+            (
+                json!({"name": " ", "spec": {"module": "Leads", "aggregates": [{"fn": "count"}]}}),
+                "rep_refused_name",
+            ),
+            (
+                json!({"name": "x", "spec": {"module": "Leads", "aggregates": [{"fn": "count"}]}, "chart": [1]}),
+                "rep_refused_chart",
+            ),
+            (
+                json!({"name": "x", "spec": {"module": "Leads", "aggregates": [{"fn": "count"}]},
+                "schedule": {"frequency": "weekly", "time": "08:00", "recipients": ["a@example.com"]}}),
+                "rep_refused_schedule",
+            ),
+            (
+                json!({"name": "x", "spec": {"module": "Leads", "aggregates": [{"fn": "count"}]}, "shared_with": [999999]}),
+                "rep_refused_share",
+            ),
+            (
+                json!({"name": "x", "spec": {"module": "Leads", "group_by": [{"field": "nope"}]}}),
+                "rep_refused_field",
+            ),
+        ] {
+            let input: ReportInput = serde_json::from_value(bad.clone()).unwrap();
+            match create_report(&store, &f.alice, &input).await {
+                Err(StoreError::Refused(r)) => assert_eq!(r.key, key, "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+
+        // Deliveries: due once the owner's 08:00 (Shanghai) has passed after the last change.
+        let changed = saved.updated_at.parse::<jiff::Timestamp>().unwrap();
+        let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+        let next = input.schedule.as_ref().unwrap().next_after(changed, &tz).unwrap();
+        assert!(
+            due_deliveries(&store, next.checked_sub(jiff::SignedDuration::from_secs(1)).unwrap())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let due = due_deliveries(&store, next).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!((due[0].report_id, due[0].due_at), (saved.id, next));
+        mark_delivered(&store, saved.id, next).await.unwrap();
+        assert!(due_deliveries(&store, next).await.unwrap().is_empty());
+        let day_later = next.checked_add(jiff::SignedDuration::from_hours(24)).unwrap();
+        assert_eq!(due_deliveries(&store, day_later).await.unwrap().len(), 1);
+
+        // The owner updates (sharing removed); then deletes.
+        let mut changed_input = input.clone();
+        changed_input.shared_with.clear();
+        changed_input.schedule = None;
+        let updated = update_report(&store, &f.alice, saved.id, &changed_input).await.unwrap();
+        assert!(updated.shared_with.is_empty());
+        assert!(matches!(
+            get_report(&store, &f.bob, saved.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(due_deliveries(&store, day_later).await.unwrap().is_empty());
+        delete_report(&store, &f.alice, saved.id).await.unwrap();
+        assert!(list_reports(&store, &admin()).await.unwrap().is_empty());
+        store.close().await;
+        db.cleanup().await;
+    }
+}
