@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use sable_store::dashboards::{self as store, BUILTIN_KINDS, REPORT_KIND};
+use sable_store::reports::saved;
 use serde::Serialize;
 
 use super::render::{Catalogs, render};
@@ -148,13 +149,7 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Path(id): Path<St
     let mut cards = Vec::with_capacity(n);
     for (i, w) in list.into_iter().enumerate() {
         let (title, result) = if w.kind == REPORT_KIND {
-            (
-                c.get(user.lang, "dash_widget_report").to_string(),
-                Err(sable_store::StoreError::refused(
-                    "dash_refused_report_missing",
-                    "the report of this widget is not available",
-                )),
-            )
+            report_widget(&ctx, w.report_id, &w.chart).await
         } else {
             (
                 c.get(user.lang, &format!("dash_widget_{}", w.kind)).to_string(),
@@ -194,6 +189,45 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Path(id): Path<St
         builtin,
     };
     render("pages/dashboard.html", &page)
+}
+
+/// A saved report's chart, computed for the viewer: its name and figures, or why not
+/// (a report deleted or not shared with the viewer is "not available").
+async fn report_widget(ctx: &Ctx<'_>, report: Option<i64>, chart: &str) -> (String, sable_store::StoreResult<WidgetView>) {
+    let missing = || {
+        sable_store::StoreError::refused(
+            "dash_refused_report_missing",
+            "the report of this widget is not available",
+        )
+    };
+    let fallback = Catalogs::embedded().get(ctx.user.lang, "dash_widget_report").to_string();
+    let Some(id) = report else {
+        return (fallback, Err(missing()));
+    };
+    match saved::run_saved(&ctx.state.store, &ctx.user.actor, id).await {
+        Ok((report, result)) => {
+            let kind = chart_kind(chart, report.chart.as_ref());
+            let view = WidgetView {
+                chart: Some(widgets::summary_chart(ctx, &report.spec, &result, &kind)),
+                more_href: Some(format!("/reports/{id}")),
+                ..WidgetView::default()
+            };
+            (report.name, Ok(view))
+        }
+        Err(sable_store::StoreError::NotFound { .. } | sable_store::StoreError::Forbidden(_)) => (fallback, Err(missing())),
+        Err(e) => (fallback, Err(e)),
+    }
+}
+
+/// The chart type of a report widget: the widget's own, else the report's (`{"type":…}`),
+/// else bars.
+pub fn chart_kind(widget: &str, report: Option<&serde_json::Value>) -> String {
+    let from_report = report.and_then(|c| c.get("type")).and_then(|t| t.as_str()).unwrap_or("");
+    [widget, from_report]
+        .into_iter()
+        .find(|k| sable_core::dashboard::is_chart_kind(k) && *k != "pareto")
+        .unwrap_or("bar")
+        .to_string()
 }
 
 /// Reads the CSRF token and the dashboard id of an owner's change.
@@ -246,6 +280,11 @@ pub async fn add_widget(State(state): State<AppState>, user: UiUser, Path(id): P
         form_value(&form, "kind").unwrap_or("")
     };
     let chart = form_value(&form, "chart").unwrap_or("");
+    if let Some(report) = report
+        && let Err(e) = saved::get_report(&state.store, &user.actor, report).await
+    {
+        return store_error_page(user.lang, e);
+    }
     match store::add_widget(&state.store, &user.actor, id, kind, report, chart).await {
         Ok(_) => see_other(&format!("/dashboards/{id}")),
         Err(e) => refused_page(&user, e),

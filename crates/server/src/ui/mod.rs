@@ -25,6 +25,7 @@ mod inline;
 mod list;
 mod pipeline;
 pub mod render;
+mod reports;
 mod search;
 pub mod session;
 mod settings;
@@ -104,6 +105,11 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/import/jobs/{id}/undo", post(import::undo))
         .route("/import/jobs/{id}/again", post(import::again))
         .route("/import/jobs/{id}/failed.csv", get(import::failed_csv))
+        .route("/reports", get(reports::list).post(reports::save))
+        .route("/reports/new", get(reports::builder))
+        .route("/reports/{id}", get(reports::show))
+        .route("/reports/{id}/delete", post(reports::delete))
+        .route("/reports/{id}/{file}", get(reports::export))
         .route("/dashboards", get(dashboards::list).post(dashboards::create))
         .route("/dashboards/{id}", get(dashboards::show))
         .route("/dashboards/{id}/settings", post(dashboards::settings))
@@ -199,6 +205,11 @@ impl Layout {
             href: "/dashboards".into(),
             label: catalogs.get(user.lang, "dash_nav").into(),
             active: active == "dashboards",
+        });
+        nav.push(NavItem {
+            href: "/reports".into(),
+            label: catalogs.get(user.lang, "dash_reports").into(),
+            active: active == "reports",
         });
         nav.push(NavItem {
             href: "/pipeline".into(),
