@@ -245,3 +245,143 @@ async fn owners_reorder_and_remove_widgets_and_bad_input_is_refused() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn reports_are_built_saved_shared_exported_and_charted_on_a_dashboard() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        app.admin(
+            "POST",
+            "/api/v1/users",
+            Some(json!({"user_name": "wang", "password": "user-pass-1", "last_name": "王"})),
+        )
+        .await;
+        let wang = sable_store::users::find_user(&app.store, "wang")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let acc = create(&app, "Accounts", json!({"accountname": "制造客户", "industry": "Manufacturing"})).await;
+        for (name, stage, amount) in [("甲", "Prospecting", "100"), ("乙", "Prospecting", "250.50"), ("丙", "Closed Won", "1000")] {
+            create(
+                &app,
+                "Opportunities",
+                json!({"potentialname": name, "sales_stage": stage, "amount": amount, "related_to": acc, "closingdate": "2026-03-15"}),
+            )
+            .await;
+        }
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        assert_eq!(b.get(&app, "/reports").await.status, StatusCode::OK);
+        // Summary by stage with a sum and a related field in the filter-free builder.
+        let q = "/reports/new?module=Opportunities&display=summary&chart=donut&g1=sales_stage&a1=count&a2=sum&af2=amount&sort=count&dir=desc&run=1";
+        let page = b.get(&app, q).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.body.contains("flash error"), "{}", page.body);
+        assert!(page.body.contains("<td>初期沟通</td><td>2</td><td>350.5</td>"), "{}", page.body);
+        let all = charts(&format!("data-kind=\"preview\"{}", page.body));
+        assert_eq!(all[0].1["kind"], "donut");
+        // A related module's field as a group.
+        let related = b
+            .get(&app, "/reports/new?module=Opportunities&g1=related_to.industry&a1=count&run=1")
+            .await;
+        assert!(related.body.contains("<td>制造</td><td>3</td>"), "{}", related.body);
+        // A bad spec is refused with the engine's message, in the page.
+        let bad = b.get(&app, "/reports/new?module=Opportunities&g1=nonsense&a1=count&run=1").await;
+        assert_eq!(bad.status, StatusCode::OK);
+        assert!(bad.body.contains("flash error") && bad.body.contains("nonsense"), "{}", bad.body);
+        assert_eq!(b.get(&app, "/reports/new?module=NoSuch").await.status, StatusCode::NOT_FOUND);
+
+        let csrf = hidden(&page.body, "_csrf");
+        let spec = unescape(&hidden(&page.body, "spec"));
+        let saved = b
+            .post(
+                &app,
+                "/reports",
+                &[("_csrf", &csrf), ("spec", &spec), ("chart", "donut"), ("name", "按阶段")],
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let href = saved.location.unwrap_or_default();
+        let shown = b.get(&app, &href).await;
+        assert!(shown.body.contains("按阶段") && shown.body.contains("<td>2</td>"));
+        for bad in ["{", "{\"module\":\"Opportunities\",\"evil\":1}", ""] {
+            let p = b
+                .post(&app, "/reports", &[("_csrf", &csrf), ("spec", bad), ("name", "坏")])
+                .await;
+            assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        }
+        let p = b
+            .post(&app, "/reports", &[("_csrf", &csrf), ("spec", &spec), ("name", "")])
+            .await;
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Exports.
+        let csv = b.get(&app, &format!("{href}/export.csv")).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(csv.body.starts_with('\u{feff}'), "BOM for Excel");
+        assert!(csv.body.contains("初期沟通,2,350.5"), "{}", csv.body);
+        let xlsx = b.get(&app, &format!("{href}/export.xlsx")).await;
+        assert_eq!(xlsx.status, StatusCode::OK);
+        assert!(xlsx.body.starts_with("PK"), "a zip (xlsx)");
+        assert_eq!(b.get(&app, &format!("{href}/export.exe")).await.status, StatusCode::NOT_FOUND);
+
+        // Not shared: wang cannot open it; a dashboard widget of it says so to him.
+        let mut w = Browser::new();
+        w.login(&app, "wang", "user-pass-1").await;
+        assert_eq!(w.get(&app, &href).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(w.get(&app, &format!("{href}/export.csv")).await.status, StatusCode::NOT_FOUND);
+
+        // The chart goes on a shared dashboard.
+        let dash = b
+            .post(&app, "/dashboards", &[("_csrf", &csrf), ("name", "报表板"), ("shared", "1")])
+            .await
+            .location
+            .unwrap_or_default();
+        let report_id = href.rsplit('/').next().unwrap_or_default().to_string();
+        let p = b
+            .post(
+                &app,
+                &format!("{dash}/widgets"),
+                &[("_csrf", &csrf), ("report", &report_id), ("chart", "donut")],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        let page = b.get(&app, &dash).await;
+        let all = charts(&page.body);
+        let c = chart(&all, "report");
+        assert_eq!(c["kind"], "donut");
+        assert_eq!(c["categories"][0], "初期沟通");
+        assert_eq!(c["series"][0]["data"][0], 2.0);
+        let seen = w.get(&app, &dash).await;
+        assert_eq!(seen.status, StatusCode::OK);
+        assert!(seen.body.contains("此组件的报表不可用"), "{}", seen.body);
+        // Shared with wang: he sees it, counting only his records (none).
+        let p = b
+            .post(
+                &app,
+                "/reports",
+                &[
+                    ("_csrf", &csrf),
+                    ("spec", &spec),
+                    ("chart", "bar"),
+                    ("name", "按阶段"),
+                    ("edit", &report_id),
+                    ("share", &wang.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        let seen = w.get(&app, &dash).await;
+        let c = charts(&seen.body);
+        assert_eq!(chart(&c, "report")["series"][0]["data"], json!([]));
+        // Only the owner deletes it.
+        let wcsrf = hidden(&seen.body, "_csrf");
+        let p = w.post(&app, &format!("{href}/delete"), &[("_csrf", &wcsrf)]).await;
+        assert!(p.status.is_client_error(), "{}", p.status);
+        let p = b.post(&app, &format!("{href}/delete"), &[("_csrf", &csrf)]).await;
+        assert_eq!(p.location.as_deref(), Some("/reports"));
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}

@@ -2528,6 +2528,8 @@ async fn every_form_route_refuses_a_missing_csrf_token() {
             "/dashboards/1/widgets".into(),
             "/dashboards/1/widgets/1/remove".into(),
             "/dashboards/1/widgets/1/up".into(),
+            "/reports".into(),
+            "/reports/1/delete".into(),
         ];
         for route in &routes {
             let p = b
