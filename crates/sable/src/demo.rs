@@ -356,6 +356,9 @@ pub async fn load_demo(store: &Store) -> anyhow::Result<DemoSummary> {
     let opportunity_count = opportunities.len();
     create_owned(store, &team, "Opportunities", opportunities).await?;
 
+    create_owned(store, &team, "Tasks", generate_tasks(&mut rng, team.len())?).await?;
+    create_sample_dashboard(store, &team).await?;
+
     Ok(DemoSummary {
         users: team.len(),
         accounts: accounts.len(),
@@ -766,6 +769,89 @@ fn generate_opportunities(
     Ok(out)
 }
 
+/// Follow-ups of the last eight weeks before the anchor (done) and a few overdue ones, so
+/// the dashboard's follow-up widgets have something to show.
+fn generate_tasks(rng: &mut Rng, people: usize) -> anyhow::Result<Vec<Owned>> {
+    const DONE: usize = 60;
+    const OVERDUE: usize = 12;
+    let mut out = Vec::with_capacity(DONE + OVERDUE);
+    for n in 0..DONE + OVERDUE {
+        let done = n < DONE;
+        let day = if done {
+            ANCHOR.checked_add(rng.range(-55, 0).days()).context("task date")?
+        } else {
+            ANCHOR.checked_add(rng.range(-14, -1).days()).context("task date")?
+        };
+        let subject = if done { "回访客户 / follow-up call" } else { "发送报价 / send the quote" };
+        let fields = object(json!({
+            "subject": subject,
+            "taskstatus": if done { "Completed" } else { "Not Started" },
+            "date_start": day.to_string(),
+            "due_date": day.to_string(),
+        }));
+        out.push((n % people, fields));
+    }
+    Ok(out)
+}
+
+/// A shared "sales overview" dashboard owned by the sales manager (the first of the team),
+/// with every built-in widget and two saved reports shared with the team.
+async fn create_sample_dashboard(store: &Store, team: &[User]) -> anyhow::Result<()> {
+    use sable_store::dashboards::{BUILTIN_KINDS, REPORT_KIND, add_widget, create_dashboard};
+    use sable_store::reports::saved::{ReportInput, create_report};
+    let Some(manager) = team.first() else {
+        return Ok(());
+    };
+    let actor = manager.actor();
+    let others: Vec<i64> = team.iter().skip(1).map(|u| u.id).collect();
+    let reports = [
+        (
+            "各销售每季度赢单金额 / Won revenue per salesperson per quarter",
+            json!({"module": "Opportunities",
+                   "filter": {"all": [{"field": "sales_stage", "op": "eq", "value": "Closed Won"}]},
+                   "group_by": [{"field": "closingdate", "bucket": "quarter"}, {"field": "assigned_user_id"}],
+                   "aggregates": [{"fn": "sum", "field": "amount"}]}),
+            "stacked_bar",
+        ),
+        (
+            "商机来源 / Opportunities by lead source",
+            json!({"module": "Opportunities",
+                   "group_by": [{"field": "leadsource"}],
+                   "aggregates": [{"fn": "count"}],
+                   "sort": [{"key": "count", "desc": true}]}),
+            "pie",
+        ),
+    ];
+    let mut report_ids = Vec::new();
+    for (name, spec, chart) in reports {
+        let input = ReportInput {
+            name: name.into(),
+            spec: serde_json::from_value(spec).context("demo report spec")?,
+            chart: Some(json!({"type": chart})),
+            schedule: None,
+            shared_with: others.clone(),
+        };
+        let saved = create_report(store, &actor, &input)
+            .await
+            .map_err(|e| anyhow!("creating a demo report: {e}"))?;
+        report_ids.push((saved.id, chart));
+    }
+    let id = create_dashboard(store, &actor, "销售总览 / Sales overview", true)
+        .await
+        .map_err(|e| anyhow!("creating the demo dashboard: {e}"))?;
+    for kind in BUILTIN_KINDS {
+        add_widget(store, &actor, id, kind, None, "")
+            .await
+            .map_err(|e| anyhow!("adding a demo widget: {e}"))?;
+    }
+    for (report, chart) in report_ids {
+        add_widget(store, &actor, id, REPORT_KIND, Some(report), chart)
+            .await
+            .map_err(|e| anyhow!("adding a demo report widget: {e}"))?;
+    }
+    Ok(())
+}
+
 fn object(value: Json) -> Map<String, Json> {
     match value {
         Json::Object(map) => map,
@@ -806,6 +892,14 @@ mod tests {
             ),
             (6, 40, 80, 60, 50)
         );
+        let manager = users::find_user(&store, "zhangwei").await.unwrap().unwrap().actor();
+        let dashboards = sable_store::dashboards::list_dashboards(&store, &manager).await.unwrap();
+        assert_eq!(dashboards.len(), 1, "the sample dashboard");
+        assert!(dashboards[0].shared);
+        let widgets = sable_store::dashboards::widgets(&store, &manager, dashboards[0].id)
+            .await
+            .unwrap();
+        assert_eq!(widgets.len(), 11, "every built-in widget and two reports");
         let again = load_demo(&store).await.expect_err("second run refused");
         assert!(again.to_string().contains("demo data already loaded"));
         let hits = store
