@@ -6,6 +6,7 @@
 
 mod activities;
 mod convert;
+mod dashboards;
 mod harness;
 mod keyboard;
 mod list_actions;
