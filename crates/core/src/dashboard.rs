@@ -243,7 +243,15 @@ mod tests {
     #[test]
     fn pareto_classes_follow_the_80_and_95_percent_lines() {
         // Total 1000: 500 (50 %), 300 (→80 %), 100 (→90 %), 50 (→95 %), 30, 20.
-        let rows = vec![("c", 100), ("a", 500), ("e", 30), ("b", 300), ("f", 20), ("d", 50), ("z", 0)];
+        let rows = vec![
+            ("c", 100),
+            ("a", 500),
+            ("e", 30),
+            ("b", 300),
+            ("f", 20),
+            ("d", 50),
+            ("z", 0),
+        ];
         let got = pareto(&rows);
         let keys: Vec<_> = got.iter().map(|r| r.key).collect();
         assert_eq!(keys, ["a", "b", "c", "d", "e", "f"], "ranked, zero revenue left out");
@@ -268,7 +276,10 @@ mod tests {
         let got = pareto(&[("b", 10), ("a", 10)]);
         assert_eq!(got[0].key, "a");
         assert!(pareto::<&str>(&[]).is_empty());
-        assert!(pareto(&[("a", 0), ("b", -5)]).is_empty(), "refunds are not customers' revenue");
+        assert!(
+            pareto(&[("a", 0), ("b", -5)]).is_empty(),
+            "refunds are not customers' revenue"
+        );
     }
 
     #[test]
@@ -328,7 +339,10 @@ mod tests {
             ("wang".to_string(), date(2026, 10, 1), 9), // outside
             ("nobody".to_string(), date(2026, 12, 1), 5),
         ];
-        assert_eq!(per_person_per_week(&people, &weeks, &rows), vec![vec![0, 3], vec![4, 0]]);
+        assert_eq!(
+            per_person_per_week(&people, &weeks, &rows),
+            vec![vec![0, 3], vec![4, 0]]
+        );
     }
 
     #[test]

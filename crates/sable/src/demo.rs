@@ -782,7 +782,11 @@ fn generate_tasks(rng: &mut Rng, people: usize) -> anyhow::Result<Vec<Owned>> {
         } else {
             ANCHOR.checked_add(rng.range(-14, -1).days()).context("task date")?
         };
-        let subject = if done { "回访客户 / follow-up call" } else { "发送报价 / send the quote" };
+        let subject = if done {
+            "回访客户 / follow-up call"
+        } else {
+            "发送报价 / send the quote"
+        };
         let fields = object(json!({
             "subject": subject,
             "taskstatus": if done { "Completed" } else { "Not Started" },
@@ -893,7 +897,9 @@ mod tests {
             (6, 40, 80, 60, 50)
         );
         let manager = users::find_user(&store, "zhangwei").await.unwrap().unwrap().actor();
-        let dashboards = sable_store::dashboards::list_dashboards(&store, &manager).await.unwrap();
+        let dashboards = sable_store::dashboards::list_dashboards(&store, &manager)
+            .await
+            .unwrap();
         assert_eq!(dashboards.len(), 1, "the sample dashboard");
         assert!(dashboards[0].shared);
         let widgets = sable_store::dashboards::widgets(&store, &manager, dashboards[0].id)

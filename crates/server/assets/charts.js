@@ -100,7 +100,7 @@
     return {
       color: PALETTE,
       tooltip: { trigger: "axis", axisPointer: { type: line ? "line" : "shadow" }, formatter: axisTooltip(data) },
-      legend: { top: 0, type: "scroll" },
+      legend: { top: 0, left: 0, right: 40, type: "scroll" },
       grid: { left: 8, right: pareto ? 48 : 16, top: 40, bottom: 8, containLabel: true },
       xAxis: { type: "category", data: data.categories, axisTick: { alignWithLabel: true },
         axisLabel: { interval: 0, hideOverlap: true, rotate: data.categories.length > 8 ? 30 : 0 } },
@@ -149,7 +149,7 @@
         });
         return lines.join("<br>");
       } },
-      legend: { type: "scroll", top: 0 },
+      legend: { type: "scroll", top: 0, left: 0, right: 40 },
       series: [{
         name: first.name,
         type: "funnel",

@@ -96,7 +96,8 @@ pub async fn list_dashboards(store: &Store, actor: &Actor) -> StoreResult<Vec<Da
 pub async fn get_dashboard(store: &Store, actor: &Actor, id: i64) -> StoreResult<Dashboard> {
     let db = store.db();
     let mut q = db.sql();
-    q.push("SELECT id, owner_id, name, shared FROM dashboards WHERE id = ").bind(id);
+    q.push("SELECT id, owner_id, name, shared FROM dashboards WHERE id = ")
+        .bind(id);
     let Some(row) = db.fetch_optional(&q).await? else {
         return Err(StoreError::not_found("dashboards", id));
     };
@@ -220,7 +221,10 @@ pub async fn add_widget(
     }
     let existing = widgets(store, actor, dashboard_id).await?;
     if existing.len() >= MAX_WIDGETS {
-        return Err(StoreError::refused("dash_refused_full", "a dashboard holds at most 24 widgets"));
+        return Err(StoreError::refused(
+            "dash_refused_full",
+            "a dashboard holds at most 24 widgets",
+        ));
     }
     let position = existing.iter().map(|w| w.position).max().unwrap_or(0) + 1;
     let db = store.db();
@@ -270,7 +274,11 @@ pub async fn move_widget(store: &Store, actor: &Actor, dashboard_id: i64, widget
     let Some(at) = order.iter().position(|id| *id == widget_id) else {
         return Err(StoreError::not_found("dashboard_widgets", widget_id));
     };
-    let to = if up { at.checked_sub(1) } else { Some(at + 1).filter(|t| *t < order.len()) };
+    let to = if up {
+        at.checked_sub(1)
+    } else {
+        Some(at + 1).filter(|t| *t < order.len())
+    };
     let Some(to) = to else {
         return Ok(()); // already first or last
     };

@@ -15,9 +15,7 @@ async fn dashboard_charts_render_and_a_bar_opens_its_records() {
     }
     let server = TestServer::start().await;
     let records = server.records_as("admin");
-    let acc = records
-        .create("Accounts", json!({"accountname": "图表客户"}))
-        .await;
+    let acc = records.create("Accounts", json!({"accountname": "图表客户"})).await;
     for (name, stage, amount) in [
         ("漏斗一", "Prospecting", "1000"),
         ("漏斗二", "Prospecting", "3000"),
@@ -34,14 +32,23 @@ async fn dashboard_charts_render_and_a_bar_opens_its_records() {
     }
     for (last, status) in [("冷一", "Cold"), ("冷二", "Cold"), ("冷三", "Cold"), ("热一", "Hot")] {
         records
-            .create("Leads", json!({"lastname": last, "company": "某公司", "leadstatus": status, "leadsource": "Web Site"}))
+            .create(
+                "Leads",
+                json!({"lastname": last, "company": "某公司", "leadstatus": status, "leadsource": "Web Site"}),
+            )
             .await;
     }
     let admin = server.user("admin").await.actor();
     let dashboard = sable_store::dashboards::create_dashboard(&server.store, &admin, "演示仪表板", true)
         .await
         .expect("dashboard");
-    for kind in ["pipeline_funnel", "leads_by_status", "leads_by_source", "pareto", "won_by_month"] {
+    for kind in [
+        "pipeline_funnel",
+        "leads_by_status",
+        "leads_by_source",
+        "pareto",
+        "won_by_month",
+    ] {
         sable_store::dashboards::add_widget(&server.store, &admin, dashboard, kind, None, "")
             .await
             .expect("widget");

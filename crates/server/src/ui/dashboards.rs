@@ -193,14 +193,20 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Path(id): Path<St
 
 /// A saved report's chart, computed for the viewer: its name and figures, or why not
 /// (a report deleted or not shared with the viewer is "not available").
-async fn report_widget(ctx: &Ctx<'_>, report: Option<i64>, chart: &str) -> (String, sable_store::StoreResult<WidgetView>) {
+async fn report_widget(
+    ctx: &Ctx<'_>,
+    report: Option<i64>,
+    chart: &str,
+) -> (String, sable_store::StoreResult<WidgetView>) {
     let missing = || {
         sable_store::StoreError::refused(
             "dash_refused_report_missing",
             "the report of this widget is not available",
         )
     };
-    let fallback = Catalogs::embedded().get(ctx.user.lang, "dash_widget_report").to_string();
+    let fallback = Catalogs::embedded()
+        .get(ctx.user.lang, "dash_widget_report")
+        .to_string();
     let Some(id) = report else {
         return (fallback, Err(missing()));
     };
@@ -214,7 +220,9 @@ async fn report_widget(ctx: &Ctx<'_>, report: Option<i64>, chart: &str) -> (Stri
             };
             (report.name, Ok(view))
         }
-        Err(sable_store::StoreError::NotFound { .. } | sable_store::StoreError::Forbidden(_)) => (fallback, Err(missing())),
+        Err(sable_store::StoreError::NotFound { .. } | sable_store::StoreError::Forbidden(_)) => {
+            (fallback, Err(missing()))
+        }
         Err(e) => (fallback, Err(e)),
     }
 }
@@ -222,7 +230,10 @@ async fn report_widget(ctx: &Ctx<'_>, report: Option<i64>, chart: &str) -> (Stri
 /// The chart type of a report widget: the widget's own, else the report's (`{"type":…}`),
 /// else bars.
 pub fn chart_kind(widget: &str, report: Option<&serde_json::Value>) -> String {
-    let from_report = report.and_then(|c| c.get("type")).and_then(|t| t.as_str()).unwrap_or("");
+    let from_report = report
+        .and_then(|c| c.get("type"))
+        .and_then(|t| t.as_str())
+        .unwrap_or("");
     [widget, from_report]
         .into_iter()
         .find(|k| sable_core::dashboard::is_chart_kind(k) && *k != "pareto")
@@ -231,12 +242,15 @@ pub fn chart_kind(widget: &str, report: Option<&serde_json::Value>) -> String {
 }
 
 /// Reads the CSRF token and the dashboard id of an owner's change.
-fn change_form(user: &UiUser, id: &str, body: &Bytes) -> Result<(i64, Vec<(String, String)>), Response> {
+/// A change's dashboard id and form fields.
+type Change = (i64, Vec<(String, String)>);
+
+fn change_form(user: &UiUser, id: &str, body: &Bytes) -> Result<Change, Box<Response>> {
     let form = parse_form(body);
     if !user.csrf_ok(form_value(&form, "_csrf")) {
-        return Err(csrf_refused(user.lang));
+        return Err(Box::new(csrf_refused(user.lang)));
     }
-    let id = parse_id(id).map_err(|_| error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found"))?;
+    let id = parse_id(id).map_err(|_| Box::new(error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found")))?;
     Ok((id, form))
 }
 
@@ -244,7 +258,7 @@ fn change_form(user: &UiUser, id: &str, body: &Bytes) -> Result<(i64, Vec<(Strin
 pub async fn settings(State(state): State<AppState>, user: UiUser, Path(id): Path<String>, body: Bytes) -> Response {
     let (id, form) = match change_form(&user, &id, &body) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let name = form_value(&form, "name").unwrap_or("");
     let shared = form_value(&form, "shared").is_some();
@@ -258,7 +272,7 @@ pub async fn settings(State(state): State<AppState>, user: UiUser, Path(id): Pat
 pub async fn delete(State(state): State<AppState>, user: UiUser, Path(id): Path<String>, body: Bytes) -> Response {
     let (id, _) = match change_form(&user, &id, &body) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match store::delete_dashboard(&state.store, &user.actor, id).await {
         Ok(()) => see_other("/dashboards"),
@@ -271,7 +285,7 @@ pub async fn delete(State(state): State<AppState>, user: UiUser, Path(id): Path<
 pub async fn add_widget(State(state): State<AppState>, user: UiUser, Path(id): Path<String>, body: Bytes) -> Response {
     let (id, form) = match change_form(&user, &id, &body) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let report = form_value(&form, "report").and_then(|r| r.parse::<i64>().ok());
     let kind = if report.is_some() {
@@ -300,7 +314,7 @@ pub async fn widget_action(
 ) -> Response {
     let (id, _) = match change_form(&user, &id, &body) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(widget) = parse_id(&widget) else {
         return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");

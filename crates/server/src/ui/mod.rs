@@ -115,7 +115,10 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/dashboards/{id}/settings", post(dashboards::settings))
         .route("/dashboards/{id}/delete", post(dashboards::delete))
         .route("/dashboards/{id}/widgets", post(dashboards::add_widget))
-        .route("/dashboards/{id}/widgets/{widget}/{action}", post(dashboards::widget_action))
+        .route(
+            "/dashboards/{id}/widgets/{widget}/{action}",
+            post(dashboards::widget_action),
+        )
         .route("/assets/{*path}", get(assets::serve))
 }
 

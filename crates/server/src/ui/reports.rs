@@ -11,7 +11,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use sable_core::dashboard::CHART_KINDS;
 use sable_core::meta::FieldType;
-use sable_core::report::{Aggregate, AggFn, Bucket, GroupBy, ReportResult, ReportSort, ReportSpec};
+use sable_core::report::{AggFn, Aggregate, Bucket, GroupBy, ReportResult, ReportSort, ReportSpec};
 use sable_core::{Lang, ModuleDef, Registry};
 use sable_store::reports::saved::{self, ReportInput};
 use serde::Serialize;
@@ -53,7 +53,11 @@ fn field_paths(registry: &Registry, m: &ModuleDef, lang: Lang) -> Vec<(String, S
         .iter()
         .map(|f| (f.name.clone(), f.label(lang).to_string(), f.field_type))
         .collect();
-    for f in m.fields.iter().filter(|f| f.field_type == FieldType::Reference && f.targets.len() == 1) {
+    for f in m
+        .fields
+        .iter()
+        .filter(|f| f.field_type == FieldType::Reference && f.targets.len() == 1)
+    {
         let Ok(target) = registry.module(&f.targets[0]) else {
             continue;
         };
@@ -123,7 +127,11 @@ pub fn spec_from_pairs(pairs: &[(String, String)], module: &str) -> (ReportSpec,
         });
     }
     let chart = get(pairs, "chart");
-    let chart = if CHART_KINDS.contains(&chart) && chart != "pareto" { chart } else { "" };
+    let chart = if CHART_KINDS.contains(&chart) && chart != "pareto" {
+        chart
+    } else {
+        ""
+    };
     (spec, chart.to_string())
 }
 
@@ -170,14 +178,16 @@ pub fn result_table(r: &ReportResult) -> TableView {
             .map(|(i, row)| {
                 row.iter()
                     .enumerate()
-                    .map(|(j, v)| match r.labels.get(i).and_then(|l| l.get(j)).cloned().flatten() {
-                        Some(text) => text,
-                        None => match v {
-                            Json::Null => String::new(),
-                            Json::String(s) => s.clone(),
-                            other => other.to_string(),
+                    .map(
+                        |(j, v)| match r.labels.get(i).and_then(|l| l.get(j)).cloned().flatten() {
+                            Some(text) => text,
+                            None => match v {
+                                Json::Null => String::new(),
+                                Json::String(s) => s.clone(),
+                                other => other.to_string(),
+                            },
                         },
-                    })
+                    )
                     .collect()
             })
             .collect(),
@@ -326,7 +336,11 @@ pub async fn builder(State(state): State<AppState>, user: UiUser, RawQuery(raw):
                 | FieldType::Datetime
         )
     };
-    let chosen_cols: Vec<&str> = pairs.iter().filter(|(k, _)| k == "col").map(|(_, v)| v.as_str()).collect();
+    let chosen_cols: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "col")
+        .map(|(_, v)| v.as_str())
+        .collect();
     let columns = paths
         .iter()
         .map(|(p, l, _)| choice(p, l, chosen_cols.contains(&p.as_str())))
@@ -621,7 +635,10 @@ pub async fn export(State(state): State<AppState>, user: UiUser, Path((id, file)
     (
         [
             (CONTENT_TYPE, content_type.to_string()),
-            (CONTENT_DISPOSITION, format!("attachment; filename=\"report-{id}.{format}\"")),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"report-{id}.{format}\""),
+            ),
         ],
         bytes,
     )

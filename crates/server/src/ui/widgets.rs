@@ -120,7 +120,9 @@ impl Ctx<'_> {
     }
 
     fn today(&self) -> jiff::civil::Date {
-        jiff::Timestamp::now().to_zoned_datetime(self.user.actor.tz().clone()).date()
+        jiff::Timestamp::now()
+            .to_zoned_datetime(self.user.actor.tz().clone())
+            .date()
     }
 }
 
@@ -329,7 +331,9 @@ async fn won_by_month(ctx: &Ctx<'_>) -> StoreResult<WidgetView> {
 }
 
 fn month_name(lang: Lang, m: i8) -> String {
-    const EN: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const EN: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     match lang {
         Lang::Zh => format!("{m}月"),
         Lang::En => EN[usize::try_from(m - 1).unwrap_or(0).min(11)].to_string(),
@@ -421,8 +425,16 @@ async fn overdue_followups(ctx: &Ctx<'_>) -> StoreResult<WidgetView> {
     let mut by_person: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     let mut links: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
     for (k, (module, status, date)) in [
-        ("Tasks", json!({"field": "taskstatus", "op": "not_in", "value": ["Completed", "Deferred"]}), "due_date"),
-        ("Events", json!({"field": "eventstatus", "op": "eq", "value": "Planned"}), "date_start"),
+        (
+            "Tasks",
+            json!({"field": "taskstatus", "op": "not_in", "value": ["Completed", "Deferred"]}),
+            "due_date",
+        ),
+        (
+            "Events",
+            json!({"field": "eventstatus", "op": "eq", "value": "Planned"}),
+            "date_start",
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -597,7 +609,10 @@ mod tests {
         let tree = json!({"all": [{"field": "sales_stage", "op": "eq", "value": "Prospecting"}]});
         let href = list_href("Opportunities", &tree).unwrap();
         assert!(href.starts_with("/m/Opportunities?"), "{href}");
-        assert!(href.contains("f=sales_stage") && href.contains("v=Prospecting"), "{href}");
+        assert!(
+            href.contains("f=sales_stage") && href.contains("v=Prospecting"),
+            "{href}"
+        );
         let pairs: Vec<(String, String)> = form_urlencoded::parse(href.split_once('?').unwrap().1.as_bytes())
             .into_owned()
             .collect();

@@ -35,12 +35,19 @@ fn charts(body: &str) -> Vec<(String, Value)> {
 }
 
 fn chart<'a>(all: &'a [(String, Value)], kind: &str) -> &'a Value {
-    &all.iter().find(|(k, _)| k == kind).unwrap_or_else(|| panic!("no {kind} chart")).1
+    &all.iter()
+        .find(|(k, _)| k == kind)
+        .unwrap_or_else(|| panic!("no {kind} chart"))
+        .1
 }
 
 async fn create(app: &TestApp, module: &str, fields: Value) -> i64 {
     let (s, r) = app
-        .admin("POST", &format!("/api/v1/records/{module}"), Some(json!({ "fields": fields })))
+        .admin(
+            "POST",
+            &format!("/api/v1/records/{module}"),
+            Some(json!({ "fields": fields })),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
     r["id"].as_i64().unwrap_or_default()
@@ -48,7 +55,11 @@ async fn create(app: &TestApp, module: &str, fields: Value) -> i64 {
 
 fn this_year() -> i16 {
     // UTC is the zone of the users these tests make.
-    jiff::Timestamp::now().strftime("%Y").to_string().parse().unwrap_or(2026)
+    jiff::Timestamp::now()
+        .strftime("%Y")
+        .to_string()
+        .parse()
+        .unwrap_or(2026)
 }
 
 #[tokio::test]
@@ -67,7 +78,12 @@ async fn a_dashboard_shows_each_viewer_only_what_they_may_see() {
             .unwrap()
             .id;
         let year = this_year();
-        let big = create(&app, "Accounts", json!({"accountname": "大客户", "assigned_user_id": li})).await;
+        let big = create(
+            &app,
+            "Accounts",
+            json!({"accountname": "大客户", "assigned_user_id": li}),
+        )
+        .await;
         let small = create(&app, "Accounts", json!({"accountname": "小客户"})).await;
         // Won: 8000 (li, big) + 1500 (admin, big) + 500 (admin, small) this year; 300 last year.
         for (name, stage, amount, acc, owner, date) in [
@@ -87,7 +103,12 @@ async fn a_dashboard_shows_each_viewer_only_what_they_may_see() {
             .await;
         }
         for (last, source) in [("线索一", "Cold Call"), ("线索二", "Cold Call"), ("线索三", "Web Site")] {
-            create(&app, "Leads", json!({"lastname": last, "company": "某公司", "leadsource": source})).await;
+            create(
+                &app,
+                "Leads",
+                json!({"lastname": last, "company": "某公司", "leadsource": source}),
+            )
+            .await;
         }
 
         let mut admin = Browser::new();
@@ -101,7 +122,14 @@ async fn a_dashboard_shows_each_viewer_only_what_they_may_see() {
             .await;
         assert_eq!(made.status, StatusCode::SEE_OTHER);
         let href = made.location.clone().unwrap_or_default();
-        for kind in ["pipeline_funnel", "pareto", "won_by_month", "leads_by_source", "conversion", "closing_this_month"] {
+        for kind in [
+            "pipeline_funnel",
+            "pareto",
+            "won_by_month",
+            "leads_by_source",
+            "conversion",
+            "closing_this_month",
+        ] {
             let p = admin
                 .post(&app, &format!("{href}/widgets"), &[("_csrf", &csrf), ("kind", kind)])
                 .await;
@@ -110,7 +138,10 @@ async fn a_dashboard_shows_each_viewer_only_what_they_may_see() {
         let page = admin.get(&app, &href).await;
         assert_eq!(page.status, StatusCode::OK, "{}", db.backend);
         assert!(page.body.contains("&lt;b&gt;团队"), "the name is escaped");
-        assert!(page.body.contains("vendor/echarts/echarts.min.js"), "ECharts on this page");
+        assert!(
+            page.body.contains("vendor/echarts/echarts.min.js"),
+            "ECharts on this page"
+        );
         assert!(!page.body.contains("flash error"), "{}", page.body);
         let all = charts(&page.body);
 
@@ -121,7 +152,10 @@ async fn a_dashboard_shows_each_viewer_only_what_they_may_see() {
         assert_eq!(funnel["series"][1]["data"][0], 2.0);
         assert_eq!(funnel["colors"][0], "#94a3b8", "stage colours");
         let drill = funnel["links"][0][0].as_str().unwrap_or_default();
-        assert!(drill.starts_with("/m/Opportunities?") && drill.contains("Prospecting"), "{drill}");
+        assert!(
+            drill.starts_with("/m/Opportunities?") && drill.contains("Prospecting"),
+            "{drill}"
+        );
         let listed = admin.get(&app, drill).await;
         assert!(listed.body.contains("李在谈") && listed.body.contains("在谈") && !listed.body.contains("赢一"));
 
@@ -166,10 +200,16 @@ async fn a_dashboard_shows_each_viewer_only_what_they_may_see() {
         // li may not change it.
         let li_csrf = hidden(&seen.body, "_csrf");
         let p = li_browser
-            .post(&app, &format!("{href}/widgets"), &[("_csrf", &li_csrf), ("kind", "pareto")])
+            .post(
+                &app,
+                &format!("{href}/widgets"),
+                &[("_csrf", &li_csrf), ("kind", "pareto")],
+            )
             .await;
         assert_eq!(p.status, StatusCode::FORBIDDEN);
-        let p = li_browser.post(&app, &format!("{href}/delete"), &[("_csrf", &li_csrf)]).await;
+        let p = li_browser
+            .post(&app, &format!("{href}/delete"), &[("_csrf", &li_csrf)])
+            .await;
         assert_eq!(p.status, StatusCode::FORBIDDEN);
         app.store.close().await;
         db.cleanup().await;
@@ -195,7 +235,9 @@ async fn owners_reorder_and_remove_widgets_and_bad_input_is_refused() {
             .location
             .unwrap_or_default();
         for bad in ["", "<script>", "report", "pareto'--"] {
-            let p = b.post(&app, &format!("{href}/widgets"), &[("_csrf", &csrf), ("kind", bad)]).await;
+            let p = b
+                .post(&app, &format!("{href}/widgets"), &[("_csrf", &csrf), ("kind", bad)])
+                .await;
             assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
         }
         for kind in ["leads_by_status", "overdue_followups", "followups_per_week"] {
@@ -209,7 +251,10 @@ async fn owners_reorder_and_remove_widgets_and_bad_input_is_refused() {
                 .collect()
         };
         let page = b.get(&app, &href).await;
-        assert_eq!(order(&page.body), ["leads_by_status", "overdue_followups", "followups_per_week"]);
+        assert_eq!(
+            order(&page.body),
+            ["leads_by_status", "overdue_followups", "followups_per_week"]
+        );
         assert!(!page.body.contains("flash error"), "{}", page.body);
         let ids: Vec<String> = page
             .body
@@ -261,8 +306,17 @@ async fn reports_are_built_saved_shared_exported_and_charted_on_a_dashboard() {
             .unwrap()
             .unwrap()
             .id;
-        let acc = create(&app, "Accounts", json!({"accountname": "制造客户", "industry": "Manufacturing"})).await;
-        for (name, stage, amount) in [("甲", "Prospecting", "100"), ("乙", "Prospecting", "250.50"), ("丙", "Closed Won", "1000")] {
+        let acc = create(
+            &app,
+            "Accounts",
+            json!({"accountname": "制造客户", "industry": "Manufacturing"}),
+        )
+        .await;
+        for (name, stage, amount) in [
+            ("甲", "Prospecting", "100"),
+            ("乙", "Prospecting", "250.50"),
+            ("丙", "Closed Won", "1000"),
+        ] {
             create(
                 &app,
                 "Opportunities",
@@ -278,19 +332,35 @@ async fn reports_are_built_saved_shared_exported_and_charted_on_a_dashboard() {
         let page = b.get(&app, q).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(!page.body.contains("flash error"), "{}", page.body);
-        assert!(page.body.contains("<td>初期沟通</td><td>2</td><td>350.5</td>"), "{}", page.body);
+        assert!(
+            page.body.contains("<td>初期沟通</td><td>2</td><td>350.5</td>"),
+            "{}",
+            page.body
+        );
         let all = charts(&format!("data-kind=\"preview\"{}", page.body));
         assert_eq!(all[0].1["kind"], "donut");
         // A related module's field as a group.
         let related = b
-            .get(&app, "/reports/new?module=Opportunities&g1=related_to.industry&a1=count&run=1")
+            .get(
+                &app,
+                "/reports/new?module=Opportunities&g1=related_to.industry&a1=count&run=1",
+            )
             .await;
         assert!(related.body.contains("<td>制造</td><td>3</td>"), "{}", related.body);
         // A bad spec is refused with the engine's message, in the page.
-        let bad = b.get(&app, "/reports/new?module=Opportunities&g1=nonsense&a1=count&run=1").await;
+        let bad = b
+            .get(&app, "/reports/new?module=Opportunities&g1=nonsense&a1=count&run=1")
+            .await;
         assert_eq!(bad.status, StatusCode::OK);
-        assert!(bad.body.contains("flash error") && bad.body.contains("nonsense"), "{}", bad.body);
-        assert_eq!(b.get(&app, "/reports/new?module=NoSuch").await.status, StatusCode::NOT_FOUND);
+        assert!(
+            bad.body.contains("flash error") && bad.body.contains("nonsense"),
+            "{}",
+            bad.body
+        );
+        assert_eq!(
+            b.get(&app, "/reports/new?module=NoSuch").await.status,
+            StatusCode::NOT_FOUND
+        );
 
         let csrf = hidden(&page.body, "_csrf");
         let spec = unescape(&hidden(&page.body, "spec"));
@@ -298,7 +368,12 @@ async fn reports_are_built_saved_shared_exported_and_charted_on_a_dashboard() {
             .post(
                 &app,
                 "/reports",
-                &[("_csrf", &csrf), ("spec", &spec), ("chart", "donut"), ("name", "按阶段")],
+                &[
+                    ("_csrf", &csrf),
+                    ("spec", &spec),
+                    ("chart", "donut"),
+                    ("name", "按阶段"),
+                ],
             )
             .await;
         assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
@@ -324,17 +399,27 @@ async fn reports_are_built_saved_shared_exported_and_charted_on_a_dashboard() {
         let xlsx = b.get(&app, &format!("{href}/export.xlsx")).await;
         assert_eq!(xlsx.status, StatusCode::OK);
         assert!(xlsx.body.starts_with("PK"), "a zip (xlsx)");
-        assert_eq!(b.get(&app, &format!("{href}/export.exe")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            b.get(&app, &format!("{href}/export.exe")).await.status,
+            StatusCode::NOT_FOUND
+        );
 
         // Not shared: wang cannot open it; a dashboard widget of it says so to him.
         let mut w = Browser::new();
         w.login(&app, "wang", "user-pass-1").await;
         assert_eq!(w.get(&app, &href).await.status, StatusCode::NOT_FOUND);
-        assert_eq!(w.get(&app, &format!("{href}/export.csv")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            w.get(&app, &format!("{href}/export.csv")).await.status,
+            StatusCode::NOT_FOUND
+        );
 
         // The chart goes on a shared dashboard.
         let dash = b
-            .post(&app, "/dashboards", &[("_csrf", &csrf), ("name", "报表板"), ("shared", "1")])
+            .post(
+                &app,
+                "/dashboards",
+                &[("_csrf", &csrf), ("name", "报表板"), ("shared", "1")],
+            )
             .await
             .location
             .unwrap_or_default();
