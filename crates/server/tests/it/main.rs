@@ -7,6 +7,7 @@ mod convert;
 mod helpers;
 mod imports;
 mod openapi;
+mod reports;
 mod stages;
 mod story;
 mod ui;
