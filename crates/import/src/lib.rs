@@ -9,6 +9,7 @@ pub mod export;
 pub mod jobs;
 pub mod mapping;
 pub mod prepare;
+pub mod report_export;
 pub mod run;
 pub mod table;
 pub mod users;

@@ -9,6 +9,7 @@ mod modules;
 pub mod openapi;
 mod pipeline;
 mod records;
+mod reports;
 mod search;
 mod stages;
 mod users;
@@ -79,5 +80,14 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         )
         .route("/imports/{id}", get(imports::show))
         .route("/imports/{id}/undo", post(imports::undo))
+        .route("/reports", get(reports::list).post(reports::create))
+        .route("/reports/run", post(reports::run))
+        .route("/reports/drill", post(reports::drill))
+        .route(
+            "/reports/{id}",
+            get(reports::show).put(reports::replace).delete(reports::delete),
+        )
+        .route("/reports/{id}/run", post(reports::run_saved))
+        .route("/reports/{id}/export", get(reports::export))
         .route("/openapi.json", get(openapi::document))
 }

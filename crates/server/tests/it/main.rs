@@ -8,6 +8,7 @@ mod dashboards;
 mod helpers;
 mod imports;
 mod openapi;
+mod reports;
 mod stages;
 mod story;
 mod ui;
