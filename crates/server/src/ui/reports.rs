@@ -604,8 +604,8 @@ pub async fn delete(State(state): State<AppState>, user: UiUser, Path(id): Path<
     }
 }
 
-/// `GET /reports/{id}/export.{csv|xlsx}`: the answer as shown (display text), CSV in
-/// UTF-8 with a BOM so Excel opens Chinese correctly.
+/// `GET /reports/{id}/export.{csv|xlsx}`: the answer as a file, written by the same code
+/// as the API's export (CSV in UTF-8 with a BOM so Excel opens Chinese correctly).
 pub async fn export(State(state): State<AppState>, user: UiUser, Path((id, file)): Path<(String, String)>) -> Response {
     let Ok(id) = parse_id(&id) else {
         return error_page(user.lang, StatusCode::NOT_FOUND, "error_not_found");
@@ -619,10 +619,10 @@ pub async fn export(State(state): State<AppState>, user: UiUser, Path((id, file)
         Ok(x) => x,
         Err(e) => return store_error_page(user.lang, e),
     };
-    let table = result_table(&result);
+    // The same files as the API's export (one writer in sable_import).
     let bytes = match format {
-        "csv" => table_csv(&table),
-        _ => table_xlsx(&table),
+        "csv" => sable_import::report_export::to_csv(&result, user.lang),
+        _ => sable_import::report_export::to_xlsx(&result, user.lang),
     };
     let Ok(bytes) = bytes else {
         return error_page(user.lang, StatusCode::INTERNAL_SERVER_ERROR, "error_server");
@@ -643,41 +643,4 @@ pub async fn export(State(state): State<AppState>, user: UiUser, Path((id, file)
         bytes,
     )
         .into_response()
-}
-
-/// A table as CSV (UTF-8 with BOM, CRLF).
-pub fn table_csv(t: &TableView) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(b"\xEF\xBB\xBF".to_vec());
-    w.write_record(&t.headings)?;
-    for r in &t.rows {
-        w.write_record(r)?;
-    }
-    Ok(w.into_inner()?)
-}
-
-/// A table as an XLSX workbook; numbers stay numbers.
-pub fn table_xlsx(t: &TableView) -> anyhow::Result<Vec<u8>> {
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    for (c, h) in t.headings.iter().enumerate() {
-        sheet.write_string(0, u16::try_from(c)?, h)?;
-    }
-    for (r, row) in t.rows.iter().enumerate() {
-        let r = u32::try_from(r + 1)?;
-        for (c, text) in row.iter().enumerate() {
-            let c = u16::try_from(c)?;
-            // Codes with a leading zero (phone numbers, postcodes) stay text.
-            let number = text
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite() && (text == "0" || text.starts_with("0.") || !text.starts_with('0')));
-            match number {
-                Some(n) => sheet.write_number(r, c, n)?,
-                None => sheet.write_string(r, c, text)?,
-            };
-        }
-    }
-    Ok(book.save_to_buffer()?)
 }
