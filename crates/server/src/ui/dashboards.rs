@@ -120,6 +120,9 @@ struct ShowPage {
     editable: bool,
     widgets: Vec<WidgetCard>,
     builtin: Vec<Choice>,
+    /// Summary reports the viewer may read, for a report chart widget.
+    reports: Vec<Choice>,
+    charts: Vec<Choice>,
 }
 
 /// `GET /dashboards/{id}`.
@@ -178,6 +181,24 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Path(id): Path<St
             label: c.get(user.lang, &format!("dash_widget_{k}")).into(),
         })
         .collect();
+    let reports = saved::list_reports(&state.store, &user.actor)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| !r.spec.group_by.is_empty() && !r.spec.pivot)
+        .map(|r| Choice {
+            value: r.id.to_string(),
+            label: r.name,
+        })
+        .collect();
+    let charts = sable_core::dashboard::CHART_KINDS
+        .iter()
+        .filter(|k| **k != "pareto")
+        .map(|k| Choice {
+            value: (*k).into(),
+            label: c.get(user.lang, &format!("dash_chart_{k}")).into(),
+        })
+        .collect();
     let page = ShowPage {
         layout: Layout::new(&user, &registry, d.name.clone(), "dashboards", None),
         lang: user.lang.tag(),
@@ -187,6 +208,8 @@ pub async fn show(State(state): State<AppState>, user: UiUser, Path(id): Path<St
         shared: d.shared,
         widgets: cards,
         builtin,
+        reports,
+        charts,
     };
     render("pages/dashboard.html", &page)
 }
