@@ -644,3 +644,59 @@ pub async fn export(State(state): State<AppState>, user: UiUser, Path((id, file)
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &str) -> Vec<(String, String)> {
+        form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+    }
+
+    #[test]
+    fn the_builders_parameters_make_a_spec_and_come_back_from_it() {
+        let (spec, chart) = spec_from_pairs(
+            &pairs(
+                "display=summary&chart=donut&g1=sales_stage&g2=closingdate&b2=quarter&a1=count&a2=sum&af2=amount\
+                 &sort=count&dir=desc&m=all&f=amount&o=gt&v=100&g=0",
+            ),
+            "Opportunities",
+        );
+        assert_eq!(chart, "donut");
+        assert_eq!(spec.group_by.len(), 2);
+        assert_eq!(spec.group_by[1].bucket, Some(Bucket::Quarter));
+        assert_eq!(spec.aggregates[1].field.as_deref(), Some("amount"));
+        assert!(spec.sort[0].desc);
+        assert_eq!(
+            spec.filter,
+            Some(json!({"all": [{"field": "amount", "op": "gt", "value": "100"}]}))
+        );
+        let back = pairs_of_spec(&spec, &chart);
+        let (again, chart_again) = spec_from_pairs(&back, "Opportunities");
+        assert_eq!((again, chart_again), (spec, chart));
+    }
+
+    #[test]
+    fn hostile_builder_parameters_are_dropped_not_trusted() {
+        let (spec, chart) = spec_from_pairs(
+            &pairs("display=matrix&chart=<script>&g1=a&b1=fortnight&a1=median&af1=x&a2=sum"),
+            "Leads",
+        );
+        assert_eq!(chart, "", "unknown chart types are dropped");
+        assert_eq!(spec.group_by[0].bucket, None, "unknown buckets are dropped");
+        assert_eq!(spec.aggregates.len(), 1, "unknown functions are dropped");
+        assert!(spec.pivot);
+        let (tabular, _) = spec_from_pairs(&pairs("display=tabular&col=lastname&col=&g1=x"), "Leads");
+        assert_eq!(tabular.columns, ["lastname"]);
+        assert!(tabular.group_by.is_empty(), "a table of records has no groups");
+    }
+
+    #[test]
+    fn a_widgets_chart_type_falls_back_to_the_reports_then_bars() {
+        use super::super::dashboards::chart_kind;
+        assert_eq!(chart_kind("line", Some(&json!({"type": "pie"}))), "line");
+        assert_eq!(chart_kind("", Some(&json!({"type": "pie"}))), "pie");
+        assert_eq!(chart_kind("", Some(&json!({"type": "pareto"}))), "bar");
+        assert_eq!(chart_kind("<b>", None), "bar");
+    }
+}
