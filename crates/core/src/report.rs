@@ -872,4 +872,28 @@ mod tests {
             Some("rep_refused_drill")
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_names_are_refused_or_accepted_never_a_panic(
+            field in "\\PC{0,40}",
+            related in "[a-z_.]{0,30}",
+            key in "\\PC{0,20}",
+            value in "\\PC{0,20}",
+        ) {
+            let reg = Registry::builtin().unwrap();
+            for name in [&field, &related] {
+                let s = ReportSpec {
+                    module: "Opportunities".into(),
+                    group_by: vec![GroupBy { field: name.clone(), bucket: Some(Bucket::Quarter) }],
+                    aggregates: vec![Aggregate { func: AggFn::Max, field: Some(name.clone()) }],
+                    sort: vec![ReportSort { key: key.clone(), desc: true }],
+                    ..ReportSpec::default()
+                };
+                let _ = s.check(&reg);
+            }
+            let s = spec(json!({"module": "Opportunities", "group_by": [{"field": "closingdate", "bucket": "week"}, {"field": "sales_stage"}]})).unwrap();
+            let _ = drill_filter(&reg, &s, &[json!(value), json!(key)]);
+        }
+    }
 }

@@ -51,7 +51,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(what: impl Into<String>, samples: &[Duration], found: String) -> Latency {
+    pub(crate) fn of(what: impl Into<String>, samples: &[Duration], found: String) -> Latency {
         Latency {
             what: what.into(),
             samples: samples.len(),

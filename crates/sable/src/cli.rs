@@ -236,6 +236,10 @@ pub struct BenchArgs {
     /// with duplicates matched on e-mail, --batch rows per transaction.
     #[arg(long)]
     pub import: bool,
+    /// Measure reports instead: load --leads opportunities (not leads) and time a summary
+    /// report grouped by stage and close month.
+    #[arg(long, conflicts_with = "import")]
+    pub reports: bool,
 }
 
 /// `sable config …`

@@ -337,7 +337,16 @@ async fn bench(args: &crate::cli::BenchArgs) -> anyhow::Result<ExitCode> {
         batch: args.batch.max(1),
         samples: args.samples.max(1),
     };
-    let report = if args.import {
+    let report = if args.reports {
+        let reports = crate::bench_reports::ReportBenchOptions {
+            opportunities: args.leads,
+            batch: args.batch.max(1),
+            samples: args.samples.max(1),
+        };
+        crate::bench_reports::run_report_bench(&store, &reports)
+            .await
+            .map(|r| r.to_string())
+    } else if args.import {
         let import = crate::bench_import::ImportBenchOptions {
             leads: args.leads,
             batch: args.batch.max(1),

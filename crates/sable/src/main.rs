@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_import;
+mod bench_reports;
 mod cli;
 mod commands;
 mod demo;

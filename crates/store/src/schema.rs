@@ -230,6 +230,9 @@ pub async fn ensure_module_table(tx: &mut Tx, module: &ModuleDef) -> anyhow::Res
         create_index(tx, &table, &["assigned_user_id", "modifiedtime"]).await?;
         create_index(tx, &table, &["assigned_user_id", "createdtime"]).await?;
     }
+    for cols in crate::reports::covering_indexes(module) {
+        create_index(tx, &table, cols).await?;
+    }
     Ok(())
 }
 

@@ -17,6 +17,18 @@ pub use saved::{
     mark_delivered, run_saved, update_report,
 };
 
+/// Covering indexes for the reports every sales team runs (pipeline by stage and close
+/// month, won revenue by month): read in group order, a summary over a million
+/// opportunities needs neither the table nor a sort. See docs/decisions/0009-reports.md.
+pub(crate) fn covering_indexes(module: &sable_core::ModuleDef) -> Vec<&'static [&'static str]> {
+    const PIPELINE: &[&str] = &["sales_stage", "closingdate", "amount"];
+    if module.name == "Opportunities" && PIPELINE.iter().all(|f| module.field(f).is_some()) {
+        vec![PIPELINE]
+    } else {
+        Vec::new()
+    }
+}
+
 impl From<ReportError> for StoreError {
     fn from(e: ReportError) -> StoreError {
         match e {
