@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod expr;
 pub mod filter;
+pub mod filter_eval;
 pub mod i18n;
 pub mod meta;
 pub mod parse;
@@ -13,6 +15,7 @@ pub mod record;
 pub mod registry;
 pub mod search;
 pub mod value;
+pub mod workflow;
 
 pub use error::{FieldError, ValidationErrors};
 pub use filter::{Filter, FilterContext, FilterError, Resolved};
