@@ -197,4 +197,7 @@ pub const REFUSAL_KEYS: &[&str] = &[
     "wf_refused_smtp_from",
     "wf_refused_smtp_from_name",
     "wf_refused_smtp_login",
+    "wfui_refused_smtp_unset",
+    "wfui_refused_no_address",
+    "wfui_refused_render",
 ];

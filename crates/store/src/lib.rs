@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod pipeline;
 mod read;
 pub mod record;
+pub mod record_email;
 pub mod schema;
 mod search;
 pub mod service;
@@ -37,6 +38,7 @@ pub mod templating;
 pub mod testing;
 pub mod users;
 pub mod views;
+pub mod workflow_views;
 pub mod workflows;
 
 pub use actor::Actor;

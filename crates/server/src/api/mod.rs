@@ -4,14 +4,18 @@ mod activities;
 mod agenda;
 mod auth;
 mod convert;
+mod email_templates;
 mod imports;
 mod modules;
 pub mod openapi;
 mod pipeline;
+mod record_email;
 mod records;
 mod search;
+pub(crate) mod smtp;
 mod stages;
 mod users;
+mod workflows;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -79,5 +83,30 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         )
         .route("/imports/{id}", get(imports::show))
         .route("/imports/{id}/undo", post(imports::undo))
+        .route("/workflows", get(workflows::list).post(workflows::create))
+        .route(
+            "/workflows/{id}",
+            get(workflows::show).put(workflows::replace).delete(workflows::delete),
+        )
+        .route("/workflows/{id}/enable", post(workflows::enable))
+        .route("/workflows/{id}/disable", post(workflows::disable))
+        .route("/workflows/{id}/runs", get(workflows::runs))
+        .route("/workflow-runs/{id}/retry", post(workflows::retry))
+        .route(
+            "/email-templates",
+            get(email_templates::list).post(email_templates::create),
+        )
+        .route(
+            "/email-templates/{id}",
+            get(email_templates::show)
+                .put(email_templates::replace)
+                .delete(email_templates::delete),
+        )
+        .route("/settings/smtp", get(smtp::show).put(smtp::replace))
+        .route("/settings/smtp/test", post(smtp::test))
+        .route("/jobs/{id}", get(smtp::job))
+        .route("/records/{module}/{id}/email", post(record_email::send))
+        .route("/records/{module}/{id}/emails", get(record_email::list))
+        .route("/emails/{id}", get(record_email::show))
         .route("/openapi.json", get(openapi::document))
 }

@@ -10,3 +10,5 @@ mod openapi;
 mod stages;
 mod story;
 mod ui;
+mod workflows_api;
+mod workflows_ui;
