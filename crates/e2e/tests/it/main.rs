@@ -12,3 +12,4 @@ mod list_actions;
 mod pipeline;
 mod security;
 mod workflow;
+mod workflows_admin;

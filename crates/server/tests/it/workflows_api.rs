@@ -600,3 +600,148 @@ async fn email_from_a_record_goes_to_its_timeline_and_only_for_visible_records()
         db.cleanup().await;
     }
 }
+
+/// Logs two runs of a workflow the way the engine does: one that did not match (skipped,
+/// with its reason) and one whose second action failed. Returns (failed, skipped) run ids.
+pub(crate) async fn seed_runs(app: &TestApp, workflow_id: i64, record_id: i64) -> (i64, i64) {
+    use sable_store::workflows::{NewRun, insert_run, set_action_outcome, set_run_status};
+    let now = sable_store::now_ms();
+    let skipped = NewRun {
+        workflow_id,
+        trigger: json!({"event": "record.updated"}),
+        event_id: None,
+        module: "Leads".into(),
+        record_id: Some(record_id),
+        matched: false,
+        reason: Some("leadsource is not Web Site".into()),
+        actions: Vec::new(),
+        job: None,
+    };
+    let skipped = insert_run(&app.store, &skipped, now).await.unwrap().expect("run");
+    let failing = NewRun {
+        matched: true,
+        reason: None,
+        trigger: json!({"event": "record.created"}),
+        actions: vec![
+            ("send_email".into(), format!("wf:{workflow_id}:a0:{now}")),
+            ("webhook".into(), format!("wf:{workflow_id}:a1:{now}")),
+        ],
+        job: Some(sable_store::jobs::NewJob {
+            kind: sable_store::jobs::KIND_WORKFLOW_RUN.into(),
+            payload: json!({"workflow_id": workflow_id}),
+            idempotency_key: format!("run:{workflow_id}:{now}"),
+            run_at: now,
+            max_attempts: 1,
+        }),
+        ..skipped_clone(workflow_id, record_id)
+    };
+    let failed = insert_run(&app.store, &failing, now + 1).await.unwrap().expect("run");
+    set_action_outcome(
+        &app.store,
+        failed,
+        0,
+        "done",
+        Some(&json!({"sent_mail_id": 1})),
+        None,
+        now + 2,
+    )
+    .await
+    .unwrap();
+    set_action_outcome(
+        &app.store,
+        failed,
+        1,
+        "failed",
+        None,
+        Some("POST https://hooks.example.com: connection refused <script>"),
+        now + 2,
+    )
+    .await
+    .unwrap();
+    set_run_status(&app.store, failed, "failed", Some("1 action failed"), now + 3)
+        .await
+        .unwrap();
+    (failed, skipped)
+}
+
+fn skipped_clone(workflow_id: i64, record_id: i64) -> sable_store::workflows::NewRun {
+    sable_store::workflows::NewRun {
+        workflow_id,
+        trigger: Value::Null,
+        event_id: None,
+        module: "Leads".into(),
+        record_id: Some(record_id),
+        matched: false,
+        reason: None,
+        actions: Vec::new(),
+        job: None,
+    }
+}
+
+#[tokio::test]
+async fn runs_show_each_action_and_a_failed_run_is_retried() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let b = db.backend;
+        let (_, wf) = app.admin("POST", "/api/v1/workflows", Some(lead_workflow("w"))).await;
+        let id = wf["id"].as_i64().expect("id");
+        let (_, lead) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads",
+                Some(json!({"fields": {"lastname": "运行"}})),
+            )
+            .await;
+        let (failed, skipped) = seed_runs(&app, id, lead["id"].as_i64().expect("lead")).await;
+        let (s, runs) = app.admin("GET", &format!("/api/v1/workflows/{id}/runs"), None).await;
+        assert_eq!(s, StatusCode::OK, "{b}: {runs}");
+        let items = runs["items"].as_array().expect("items");
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0]["id"], failed, "{b}: newest first");
+        assert_eq!(items[0]["status"], "failed");
+        assert_eq!(items[0]["actions"][0]["status"], "done");
+        assert_eq!(items[0]["actions"][1]["status"], "failed");
+        assert!(
+            items[0]["actions"][1]["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("connection refused")
+        );
+        assert_eq!(items[1]["matched"], false);
+        assert_eq!(items[1]["reason"], "leadsource is not Web Site");
+        // paging
+        let (_, page) = app
+            .admin("GET", &format!("/api/v1/workflows/{id}/runs?limit=1"), None)
+            .await;
+        assert_eq!(page["next_before"], failed);
+        let (_, older) = app
+            .admin(
+                "GET",
+                &format!("/api/v1/workflows/{id}/runs?limit=1&before={failed}"),
+                None,
+            )
+            .await;
+        assert_eq!(older["items"][0]["id"], skipped);
+        // the list shows the last run's status
+        let (_, list) = app.admin("GET", "/api/v1/workflows", None).await;
+        assert_eq!(list["items"][0]["last_run"]["status"], "failed", "{b}: {list}");
+        // only a failed run is retried; the finished action is kept
+        let (s, e) = app
+            .admin("POST", &format!("/api/v1/workflow-runs/{skipped}/retry"), None)
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {e}");
+        let (s, run) = app
+            .admin("POST", &format!("/api/v1/workflow-runs/{failed}/retry"), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {run}");
+        assert_eq!(run["status"], "queued");
+        assert_eq!(run["actions"][0]["status"], "done");
+        assert_eq!(run["actions"][1]["status"], "pending");
+        let (s, _) = app
+            .admin("POST", &format!("/api/v1/workflow-runs/{failed}/retry"), None)
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: a queued run is not retried twice");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}

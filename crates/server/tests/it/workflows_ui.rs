@@ -443,3 +443,92 @@ async fn templates_smtp_and_sending_from_a_record_page() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_run_log_shows_outcomes_and_retries_a_failed_run() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let backend = db.backend;
+        let (_, wf) = app
+            .admin(
+                "POST",
+                "/api/v1/workflows",
+                Some(
+                    json!({"module": "Leads", "name": "跟进", "trigger": {"type": "on_create"},
+                    "actions": [{"type": "send_email", "subject": "s", "body": "b", "to": "owner"},
+                                {"type": "webhook", "url": "https://hooks.example.com", "format": "json"}]}),
+                ),
+            )
+            .await;
+        let id = wf["id"].as_i64().expect("id");
+        let (_, lead) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads",
+                Some(json!({"fields": {"lastname": "日志"}})),
+            )
+            .await;
+        let lead_id = lead["id"].as_i64().expect("lead");
+        let (failed, skipped) = crate::workflows_api::seed_runs(&app, id, lead_id).await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let list = b.get(&app, "/admin/workflows").await;
+        assert!(
+            list.body.contains("status-failed"),
+            "{backend}: last run status on the list"
+        );
+        let runs = b.get(&app, &format!("/admin/workflows/{id}/runs")).await;
+        assert_eq!(runs.status, StatusCode::OK, "{}", runs.body);
+        let body = &runs.body;
+        assert!(body.contains("leadsource is not Web Site"), "why it did not match");
+        assert!(
+            body.contains("connection refused &lt;script&gt;"),
+            "the action's error, escaped: {body}"
+        );
+        assert!(
+            body.contains(&format!("href=\"&#x2f;m&#x2f;Leads&#x2f;{lead_id}\"")),
+            "links the record"
+        );
+        assert!(
+            body.contains(&format!("action=\"/admin/workflow-runs/{failed}/retry\"")),
+            "retry on the failed run"
+        );
+        assert!(
+            !body.contains(&format!("/admin/workflow-runs/{skipped}/retry")),
+            "no retry on a skipped run"
+        );
+        let csrf = hidden(body, "_csrf");
+        let p = b
+            .post(
+                &app,
+                &format!("/admin/workflow-runs/{failed}/retry"),
+                &[("_csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            p.location.as_deref(),
+            Some(format!("/admin/workflows/{id}/runs?retried=1").as_str())
+        );
+        let after = b.get(&app, p.location.as_deref().unwrap_or("/")).await;
+        assert!(after.body.contains("已重新排队运行"), "{}", after.body);
+        assert!(
+            !after.body.contains(&format!("/admin/workflow-runs/{failed}/retry")),
+            "queued: no retry button"
+        );
+        // retrying it again is refused with a message, not an error page
+        let p = b
+            .post(
+                &app,
+                &format!("/admin/workflow-runs/{failed}/retry"),
+                &[("_csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(
+            p.location.as_deref(),
+            Some(format!("/admin/workflows/{id}/runs?refused=1").as_str())
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
