@@ -505,6 +505,48 @@ pub async fn set_mail_outcome(
     Ok(())
 }
 
+/// Logs an e-mail a workflow sent (so it shows on the record's timeline like one sent by
+/// hand). Logging twice under one Message-ID (a retried action) keeps one row.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_sent_mail(
+    store: &Store,
+    module: &str,
+    record_id: i64,
+    to: &[String],
+    subject: &str,
+    body: &str,
+    message_id: &str,
+    now: i64,
+) -> anyhow::Result<i64> {
+    let db = store.db();
+    let mut q = db.sql();
+    q.push("SELECT id FROM sent_mail WHERE message_id = ").bind(message_id);
+    if let Some(r) = db.fetch_optional(&q).await? {
+        return r.int("id");
+    }
+    let mut q = db.sql();
+    q.push("INSERT INTO sent_mail (module, record_id, to_addresses, subject, body, message_id, status, sent_at, created_at, updated_at) VALUES (")
+        .bind(module)
+        .push(", ")
+        .bind(record_id)
+        .push(", ")
+        .bind(serde_json::to_string(to)?)
+        .push(", ")
+        .bind(subject)
+        .push(", ")
+        .bind(body)
+        .push(", ")
+        .bind(message_id)
+        .push(", 'sent', ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    db.fetch_optional(&q).await?.context("sent_mail row")?.int("id")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
