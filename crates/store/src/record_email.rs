@@ -6,8 +6,9 @@
 
 use sable_core::meta::FieldType;
 use sable_core::{Lang, ModuleDef};
+
 use serde::Deserialize;
-use serde_json::{Map, Value as Json, json};
+use serde_json::Value as Json;
 
 use crate::actor::Actor;
 use crate::email_templates;
@@ -40,20 +41,6 @@ pub struct RecordEmail {
     pub idempotency_key: Option<String>,
 }
 
-/// What a template sees of a record: every field by name (wire form), the label of each
-/// reference and owner field as `<field>_label`, and `record_label`, `record_id`, `module`.
-pub fn template_context(record: &Record, module: &ModuleDef) -> Json {
-    let wire = record.to_json(module);
-    let mut ctx: Map<String, Json> = wire["fields"].as_object().cloned().unwrap_or_default();
-    for (field, label) in &record.labels {
-        ctx.insert(format!("{field}_label"), json!(label));
-    }
-    ctx.insert("record_label".into(), json!(record.label));
-    ctx.insert("record_id".into(), json!(record.id));
-    ctx.insert("module".into(), json!(record.module));
-    Json::Object(ctx)
-}
-
 /// The record's e-mail addresses, in field order (the first one set, for a default recipient).
 pub fn record_addresses(record: &Record, module: &ModuleDef) -> Vec<String> {
     module
@@ -77,15 +64,18 @@ fn refused_render(part: &str, e: &templating::TemplateError) -> StoreError {
     )
 }
 
-/// Renders and queues the e-mail; returns it as queued (its job sends it).
+/// Renders and queues the e-mail about `record` (read as `actor`, so one they may see);
+/// `ctx` is what templates see of it (the workflow engine's record context, so a template
+/// renders the same here and in a workflow). Returns the e-mail as queued.
 pub async fn send_record_email(
     store: &Store,
     actor: &Actor,
-    module_name: &str,
-    id: i64,
+    record: &Record,
+    ctx: &Json,
     req: &RecordEmail,
 ) -> StoreResult<SentMail> {
-    let record = store.records(actor).get(module_name, id).await?;
+    let module_name = record.module.as_str();
+    let id = record.id;
     let registry = store.registry().await?;
     let module = registry.module(module_name)?;
     let lang = req.lang.as_deref().and_then(Lang::parse).unwrap_or(actor.lang());
@@ -106,11 +96,10 @@ pub async fn send_record_email(
             "an e-mail needs a subject of 1 to 500 characters",
         ));
     }
-    let ctx = template_context(&record, module);
-    let subject = templating::render(&subject_src, &ctx).map_err(|e| refused_render("subject", &e))?;
-    let body = templating::render(&body_src, &ctx).map_err(|e| refused_render("body", &e))?;
+    let subject = templating::render(&subject_src, ctx).map_err(|e| refused_render("subject", &e))?;
+    let body = templating::render(&body_src, ctx).map_err(|e| refused_render("body", &e))?;
     let to: Vec<String> = if req.to.iter().all(|a| a.trim().is_empty()) {
-        record_addresses(&record, module).into_iter().take(1).collect()
+        record_addresses(record, module).into_iter().take(1).collect()
     } else {
         req.to
             .iter()

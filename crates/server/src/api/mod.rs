@@ -9,7 +9,7 @@ mod imports;
 mod modules;
 pub mod openapi;
 mod pipeline;
-mod record_email;
+pub(crate) mod record_email;
 mod records;
 mod search;
 pub(crate) mod smtp;

@@ -22,8 +22,22 @@ pub async fn send(
     ApiJson(body): ApiJson<RecordEmail>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let id = parse_id(&id)?;
-    let mail = record_email::send_record_email(&state.store, &actor, &module, id, &body).await?;
+    let mail = send_as(&state, &actor, &module, id, &body).await?;
     Ok((StatusCode::ACCEPTED, Json(json!(mail))))
+}
+
+/// Reads the record as the actor (one they may not see is "not found"), builds what
+/// templates see of it the way workflows do, and queues the e-mail.
+pub(crate) async fn send_as(
+    state: &AppState,
+    actor: &sable_store::Actor,
+    module: &str,
+    id: i64,
+    req: &RecordEmail,
+) -> Result<sable_store::jobs::SentMail, sable_store::StoreError> {
+    let record = state.store.records(actor).get(module, id).await?;
+    let ctx = sable_workflow::context::build(&state.store, record.clone()).await?;
+    record_email::send_record_email(&state.store, actor, &record, &ctx.json, req).await
 }
 
 /// `GET /records/{module}/{id}/emails` → the e-mails about a record, newest first.

@@ -110,33 +110,36 @@ struct EditPage {
     saved: bool,
 }
 
-/// The placeholders of a module's templates: its fields, the labels of its references,
-/// and the record's own label and id (see `sable_store::record_email::template_context`).
+/// The placeholders of a module's templates: what the workflow engine's record context
+/// holds (`sable_workflow::context`): every field, the referenced record's fields under a
+/// reference field, the record's id, name and owner.
 fn placeholders(registry: &Registry, module: Option<&str>, lang: sable_core::Lang) -> Vec<Placeholder> {
     let c = Catalogs::embedded();
+    let ph = |name: &str, key: &str| Placeholder {
+        name: name.to_string(),
+        label: c.get(lang, key).to_string(),
+    };
     let mut out = vec![
-        Placeholder {
-            name: "record_label".into(),
-            label: c.get(lang, "wfui_ph_record_label").into(),
-        },
-        Placeholder {
-            name: "record_id".into(),
-            label: c.get(lang, "wfui_ph_record_id").into(),
-        },
+        ph("label", "wfui_ph_record_label"),
+        ph("id", "wfui_ph_record_id"),
+        ph("owner.name", "wfui_ph_owner_name"),
+        ph("owner.email", "wfui_ph_owner_email"),
     ];
     if let Some(m) = module.and_then(|m| registry.module(m).ok()) {
         for f in &m.fields {
-            out.push(Placeholder {
-                name: f.name.clone(),
-                label: f.label(lang).to_string(),
-            });
-            if matches!(
-                f.field_type,
-                sable_core::meta::FieldType::Reference | sable_core::meta::FieldType::Owner
-            ) {
+            if f.field_type == sable_core::meta::FieldType::Reference {
                 out.push(Placeholder {
-                    name: format!("{}_label", f.name),
+                    name: format!("{}.label", f.name),
                     label: fill(c.get(lang, "wfui_ph_label_of"), &[("field", f.label(lang).to_string())]),
+                });
+                out.push(Placeholder {
+                    name: format!("{}.…", f.name),
+                    label: fill(c.get(lang, "wfui_ph_related"), &[("field", f.label(lang).to_string())]),
+                });
+            } else {
+                out.push(Placeholder {
+                    name: f.name.clone(),
+                    label: f.label(lang).to_string(),
                 });
             }
         }

@@ -189,7 +189,7 @@ pub async fn send(
             .filter(|k| !k.is_empty() && k.len() <= 100)
             .map(|k| format!("record-mail:{}:{k}", user.actor.user_id())),
     };
-    match record_email::send_record_email(&state.store, &user.actor, &module, id, &req).await {
+    match crate::api::record_email::send_as(&state, &user.actor, &module, id, &req).await {
         Ok(_) => {
             let tab = if sable_core::registry::FOLLOWUP_MODULES.contains(&module.as_str()) {
                 "?tab=activities&flash=wfui_email_queued"

@@ -745,3 +745,125 @@ async fn runs_show_each_action_and_a_failed_run_is_retried() {
         db.cleanup().await;
     }
 }
+
+/// A minimal SMTP receiver on loopback: accepts every message and hands over its DATA.
+async fn smtp_receiver() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 loopback ESMTP\r\n").await;
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            let _ = tx.send(std::mem::take(body));
+                            data = None;
+                            let _ = write.write_all(b"250 queued\r\n").await;
+                        } else {
+                            body.push_str(&line);
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 loopback\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    let _ = write.write_all(reply).await;
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+#[tokio::test]
+async fn the_test_email_goes_over_smtp_through_the_mail_job() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let b = db.backend;
+        let (port, mut received) = smtp_receiver().await;
+        let (s, e) = app
+            .admin(
+                "PUT",
+                "/api/v1/settings/smtp",
+                Some(json!({"host": "127.0.0.1", "port": port, "security": "none", "from_address": "crm@example.com", "from_name": "Sable"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {e}");
+        let (s, queued) = app
+            .admin(
+                "POST",
+                "/api/v1/settings/smtp/test",
+                Some(json!({"to": "ops@example.com"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}: {queued}");
+        let job_id = queued["job_id"].as_i64().expect("job id");
+        let (_, before) = app.admin("GET", &format!("/api/v1/jobs/{job_id}"), None).await;
+        assert_eq!(before["status"], "queued", "{b}: {before}");
+        // the engine's job runner sends it, the same way it sends workflow e-mail
+        let engine = sable_workflow::Engine::new(
+            app.store.clone(),
+            std::sync::Arc::new(sable_workflow::clock::SystemClock),
+            sable_workflow::EngineConfig::default(),
+        )
+        .expect("engine");
+        engine.tick().await.expect("tick");
+        let message = received.recv().await.expect("a message over SMTP");
+        assert!(message.contains("To: ops@example.com"), "{b}: {message}");
+        assert!(
+            message.contains("Subject: Sable "),
+            "the test subject (in the admin's language): {message}"
+        );
+        let (_, after) = app.admin("GET", &format!("/api/v1/jobs/{job_id}"), None).await;
+        assert_eq!(after["status"], "done", "{b}: {after}");
+        assert_eq!(after["mail"]["status"], "sent", "{after}");
+        let message_id = after["mail"]["message_id"].as_str().unwrap_or("").to_string();
+        assert!(
+            message.contains(&format!("Message-ID: {message_id}")),
+            "{message_id} in {message}"
+        );
+        // a server that refuses: the job says why and will retry
+        app.admin(
+            "PUT",
+            "/api/v1/settings/smtp",
+            Some(json!({"host": "127.0.0.1", "port": 1, "security": "none", "from_address": "crm@example.com"})),
+        )
+        .await;
+        let (_, queued) = app
+            .admin(
+                "POST",
+                "/api/v1/settings/smtp/test",
+                Some(json!({"to": "ops@example.com"})),
+            )
+            .await;
+        engine.tick().await.expect("tick");
+        let (_, failed) = app
+            .admin("GET", &format!("/api/v1/jobs/{}", queued["job_id"]), None)
+            .await;
+        assert_eq!(failed["status"], "queued", "{b}: waiting to retry: {failed}");
+        assert!(
+            failed["last_error"].as_str().is_some_and(|e| e.contains("127.0.0.1:1")),
+            "{b}: {failed}"
+        );
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
