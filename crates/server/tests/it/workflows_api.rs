@@ -867,3 +867,86 @@ async fn the_test_email_goes_over_smtp_through_the_mail_job() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn template_smtp_and_record_email_bodies_are_checked() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let b = db.backend;
+        let (_, lead) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Leads",
+                Some(json!({"fields": {"lastname": "检", "email": "j@example.com"}})),
+            )
+            .await;
+        let email_path = format!("/api/v1/records/Leads/{}/email", lead["id"]);
+        let huge = "大".repeat(40_000);
+        for (method, path, ok) in [
+            (
+                "POST",
+                "/api/v1/email-templates".to_string(),
+                json!({"name": "n", "subject_en": "s"}),
+            ),
+            (
+                "PUT",
+                "/api/v1/settings/smtp".to_string(),
+                json!({"host": "h.example", "port": 25, "security": "none", "from_address": "a@b.cn"}),
+            ),
+            (
+                "POST",
+                "/api/v1/settings/smtp/test".to_string(),
+                json!({"to": "a@b.cn"}),
+            ),
+            ("POST", email_path.clone(), json!({"subject": "s", "body": "b"})),
+        ] {
+            let (s, e) = app
+                .raw(method, &path, "application/json", b"{\"name\": ".to_vec())
+                .await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: malformed {path}: {e}");
+            assert_eq!(e["error"]["code"], "bad_json");
+            let mut extra = ok.clone();
+            extra["sneaky"] = json!(true);
+            let (s, e) = app.admin(method, &path, Some(extra)).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: unknown member on {path}: {e}");
+            assert!(message(&e).contains("sneaky"), "{e}");
+            let mut big = ok.clone();
+            big["padding"] = json!(huge);
+            let (s, _) = app
+                .raw(method, &path, "application/json", big.to_string().into_bytes())
+                .await;
+            assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}: oversized {path}");
+            let (s, _) = app.raw(method, &path, "text/plain", ok.to_string().into_bytes()).await;
+            assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        }
+        // hostile text is kept as written
+        let name = "<img src=x onerror=alert(1)>'; DROP TABLE email_templates; --";
+        let (s, t) = app
+            .admin(
+                "POST",
+                "/api/v1/email-templates",
+                Some(json!({"name": name, "subject_en": "{{ lastname }}\u{202e}"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {t}");
+        let (_, got) = app
+            .admin("GET", &format!("/api/v1/email-templates/{}", t["id"]), None)
+            .await;
+        assert_eq!(got["name"], name);
+        // a template that loops forever is stopped, not run
+        let (s, e) = app
+            .admin(
+                "POST",
+                &email_path,
+                Some(json!({"subject": "s", "body": "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}: {e}");
+        let (_, mails) = app
+            .admin("GET", &format!("/api/v1/records/Leads/{}/emails", lead["id"]), None)
+            .await;
+        assert_eq!(mails["items"], json!([]), "{b}: nothing queued by refused requests");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
