@@ -121,6 +121,21 @@ fn values_before(
     (old, new)
 }
 
+/// Puts back the old value of each change, in the order given (newest change first).
+fn undo(registry: &Registry, module: &ModuleDef, values: &mut FieldValues, changes: &[Json], tz: &TimeZone) {
+    for c in changes {
+        let Some(field) = c.get("field").and_then(Json::as_str).and_then(|f| module.field(f)) else {
+            continue;
+        };
+        let ctx = ParseContext {
+            picklist: registry.picklist_of(field),
+            tz,
+        };
+        let old = parse_json(field, c.get("old").unwrap_or(&Json::Null), &ctx).unwrap_or(Value::Null);
+        values.insert(field.name.clone(), old);
+    }
+}
+
 /// Loose equality of wire values: `5` matches `"5"`, strings compare exactly.
 fn same(a: &Json, b: &Json) -> bool {
     let text = |j: &Json| match j {
@@ -218,7 +233,28 @@ pub async fn dispatch_batch(store: &Store, tz: &TimeZone, now: i64) -> anyhow::R
             .and_then(Json::as_array)
             .cloned()
             .unwrap_or_default();
-        let (old, new) = values_before(&registry, module, &record.values, &changes, tz);
+        // The values as this event left them: later saves (already committed when the
+        // dispatcher looks) are undone from the history.
+        let version = event
+            .payload
+            .get("version")
+            .and_then(Json::as_i64)
+            .unwrap_or(record.version);
+        let at_event = if record.version > version {
+            let history = store.records(&system).history(&event.module, record.id).await?;
+            let later: Vec<Json> = history
+                .iter()
+                .filter(|h| h.version > version && h.action == "update")
+                .rev()
+                .flat_map(|h| h.changes.as_array().cloned().unwrap_or_default())
+                .collect();
+            let mut values = record.values.clone();
+            undo(&registry, module, &mut values, &later, tz);
+            values
+        } else {
+            record.values.clone()
+        };
+        let (old, new) = values_before(&registry, module, &at_event, &changes, tz);
         let origin = event.payload.get("origin");
         let origin_wf = origin.and_then(|o| o.get("workflow")).and_then(Json::as_i64);
         let depth = origin.and_then(|o| o.get("depth")).and_then(Json::as_i64).unwrap_or(0);
