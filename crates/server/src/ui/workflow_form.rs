@@ -191,9 +191,9 @@ impl ActionDraft {
 
     /// The action's JSON as the definition takes it (shape errors are the definition's to name).
     fn to_json(&self) -> Json {
+        // Empty means "none"; other text is kept as typed (a body's spacing is its own).
         let opt = |s: &str| {
-            let s = s.trim();
-            if s.is_empty() { Json::Null } else { json!(s) }
+            if s.trim().is_empty() { Json::Null } else { json!(s) }
         };
         let number = |s: &str| {
             let s = s.trim();
@@ -602,6 +602,16 @@ mod tests {
         // a hostile count reads no more than the form's limit
         let (d, _) = Draft::read(&pairs(&[("acount", "99999999999"), ("a0_type", "webhook")]));
         assert_eq!(d.actions.len(), 1);
+    }
+
+    #[test]
+    fn the_shipped_workflows_survive_the_form() {
+        for (key, def) in sable_workflow::defaults::all(7) {
+            let (draft, kept) = Draft::of(&def);
+            assert!(kept.is_none(), "{key}: the builder shows its condition");
+            let again = WorkflowDef::from_json(&draft.to_json(None)).expect(key);
+            assert_eq!(again, def, "{key}");
+        }
     }
 
     #[test]

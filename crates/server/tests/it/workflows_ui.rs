@@ -532,3 +532,25 @@ async fn the_run_log_shows_outcomes_and_retries_a_failed_run() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_shipped_workflows_open_in_the_editor() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let backend = db.backend;
+        let added = sable_workflow::defaults::install(&app.store).await.expect("defaults");
+        assert_eq!(added, 2);
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let list = b.get(&app, "/admin/workflows").await;
+        assert_eq!(list.body.matches("内置").count(), 2, "{backend}: {}", list.body);
+        let (_, all) = app.admin("GET", "/api/v1/workflows", None).await;
+        for wf in all["items"].as_array().expect("items") {
+            let page = b.get(&app, &format!("/admin/workflows/{}", wf["id"])).await;
+            assert_eq!(page.status, StatusCode::OK, "{backend}: {}", page.body);
+            assert!(page.body.contains("新网站线索") || page.body.contains("阶段指引"));
+        }
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
