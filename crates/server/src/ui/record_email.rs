@@ -39,6 +39,16 @@ struct Typed {
     lang: String,
 }
 
+/// An e-mail sent about the record before, as the page lists it.
+#[derive(Serialize)]
+struct Sent {
+    subject: String,
+    to: String,
+    status: String,
+    when: String,
+    error: String,
+}
+
 #[derive(Serialize)]
 struct EmailPage {
     layout: Layout,
@@ -52,11 +62,15 @@ struct EmailPage {
     /// Makes a double click send once.
     key: String,
     error: Option<String>,
+    sent: Vec<Sent>,
+    queued: bool,
 }
 
 #[derive(Deserialize)]
 pub struct Params {
     template: Option<String>,
+    /// Just queued one (the page says so).
+    sent: Option<String>,
 }
 
 async fn page(
@@ -66,6 +80,7 @@ async fn page(
     id: i64,
     typed: Option<Typed>,
     error: Option<String>,
+    queued: bool,
 ) -> Response {
     let registry = match state.store.registry().await {
         Ok(r) => r,
@@ -90,6 +105,22 @@ async fn page(
         Err(e) => return store_error_page(user.lang, e),
     };
     let addresses = record_email::record_addresses(&record, m);
+    let viewer = user.viewer();
+    let sent = match sable_store::jobs::mail_for_record(&state.store, &user.actor, module, id).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|mail| Sent {
+                when: jiff::Timestamp::from_millisecond(mail.sent_at.unwrap_or(mail.created_at))
+                    .map(|t| viewer.datetime(t))
+                    .unwrap_or_default(),
+                status: mail.status,
+                to: mail.to.join(", "),
+                error: mail.error.unwrap_or_default(),
+                subject: mail.subject,
+            })
+            .collect(),
+        Err(e) => return store_error_page(user.lang, e),
+    };
     let f = typed.unwrap_or_else(|| Typed {
         to: addresses.first().cloned().unwrap_or_default(),
         lang: user.lang.tag().to_string(),
@@ -112,6 +143,8 @@ async fn page(
         f,
         key,
         error,
+        sent,
+        queued,
     };
     render("pages/record_email.html", &page)
 }
@@ -147,7 +180,7 @@ pub async fn form(
         }
         None => None,
     };
-    page(&state, &user, &module, id, typed, None).await
+    page(&state, &user, &module, id, typed, None, p.sent.is_some()).await
 }
 
 /// `POST /m/{module}/{id}/email`: queues the e-mail and goes back to the record's timeline.
@@ -176,7 +209,7 @@ pub async fn send(
         "" => None,
         raw => match raw.parse::<i64>() {
             Ok(n) => Some(n),
-            Err(_) => return page(&state, &user, &module, id, Some(typed), None).await,
+            Err(_) => return page(&state, &user, &module, id, Some(typed), None, false).await,
         },
     };
     let req = RecordEmail {
@@ -191,19 +224,21 @@ pub async fn send(
     };
     match crate::api::record_email::send_as(&state, &user.actor, &module, id, &req).await {
         Ok(_) => {
-            let tab = if sable_core::registry::FOLLOWUP_MODULES.contains(&module.as_str()) {
-                "?tab=activities&flash=wfui_email_queued"
+            // Records with an activity timeline show it there; others on this page's list.
+            if sable_core::registry::FOLLOWUP_MODULES.contains(&module.as_str()) {
+                see_other(&format!(
+                    "/m/{module}/{id}?tab=activities&flash=wfui_email_queued#activities"
+                ))
             } else {
-                "?flash=wfui_email_queued"
-            };
-            see_other(&format!("/m/{module}/{id}{tab}#activities"))
+                see_other(&format!("/m/{module}/{id}/email?sent=1"))
+            }
         }
         Err(e @ (StoreError::Refused(_) | StoreError::BadRequest(_))) => {
             let text = fill(
                 Catalogs::embedded().get(user.lang, "admin_error"),
                 &[("detail", super::store_message(user.lang, &e))],
             );
-            page(&state, &user, &module, id, Some(typed), Some(text)).await
+            page(&state, &user, &module, id, Some(typed), Some(text), false).await
         }
         Err(e) => store_error_page(user.lang, e),
     }

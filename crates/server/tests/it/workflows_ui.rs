@@ -554,3 +554,53 @@ async fn the_shipped_workflows_open_in_the_editor() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_task_is_emailed_from_its_page_and_lists_its_emails() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let backend = db.backend;
+        let (s, task) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Tasks",
+                Some(json!({"fields": {"subject": "<i>报价</i>", "due_date": "2030-01-02"}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{task}");
+        let id = task["id"].as_i64().expect("id");
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let page = b.get(&app, &format!("/m/Tasks/{id}/email")).await;
+        assert_eq!(page.status, StatusCode::OK, "{backend}: {}", page.body);
+        assert!(page.body.contains("还没有。"));
+        let csrf = hidden(&page.body, "_csrf");
+        let p = b
+            .post(
+                &app,
+                &format!("/m/Tasks/{id}/email"),
+                &[
+                    ("_csrf", &csrf),
+                    ("to", "boss@example.com；cfo@example.com"),
+                    ("subject", "任务：{{ subject }}"),
+                    ("body", "截止 {{ due_date }}"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{backend}: {}", p.body);
+        assert_eq!(
+            p.location.as_deref(),
+            Some(format!("/m/Tasks/{id}/email?sent=1").as_str())
+        );
+        let after = b.get(&app, &format!("/m/Tasks/{id}/email?sent=1")).await;
+        assert!(after.body.contains("邮件已排队"), "{}", after.body);
+        assert!(
+            after.body.contains("任务：&lt;i&gt;报价&lt;"),
+            "rendered and escaped: {}",
+            after.body
+        );
+        assert!(after.body.contains("boss@example.com, cfo@example.com"));
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
