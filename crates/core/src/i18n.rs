@@ -180,4 +180,8 @@ pub const REFUSAL_KEYS: &[&str] = &[
     "stage_refused_unknown",
     "stage_refused_no_item",
     "conv_refused_read_only",
+    "form6_rule_invalid",
+    "form6_rule_module",
+    "form6_rule_user",
+    "form6_form_invalid",
 ];

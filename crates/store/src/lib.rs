@@ -8,6 +8,7 @@
 
 pub mod activities;
 pub mod actor;
+pub mod assignment;
 mod batch;
 pub mod calendar;
 pub mod comments;

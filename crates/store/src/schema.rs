@@ -85,6 +85,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261204082000_create_lead_convert_mappings.sql"),
         postgres: include_str!("../migrations/postgres/20261204082000_create_lead_convert_mappings.sql"),
     },
+    Migration {
+        version: "20261204110000_create_assignment_rules",
+        sqlite: include_str!("../migrations/sqlite/20261204110000_create_assignment_rules.sql"),
+        postgres: include_str!("../migrations/postgres/20261204110000_create_assignment_rules.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.
