@@ -33,6 +33,7 @@ pub mod store;
 pub mod testing;
 pub mod users;
 pub mod views;
+pub mod webforms;
 
 pub use actor::Actor;
 pub use db::Db;

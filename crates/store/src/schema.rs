@@ -90,6 +90,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261204110000_create_assignment_rules.sql"),
         postgres: include_str!("../migrations/postgres/20261204110000_create_assignment_rules.sql"),
     },
+    Migration {
+        version: "20261204110100_create_webforms",
+        sqlite: include_str!("../migrations/sqlite/20261204110100_create_webforms.sql"),
+        postgres: include_str!("../migrations/postgres/20261204110100_create_webforms.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.
