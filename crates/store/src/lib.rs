@@ -8,6 +8,7 @@
 
 pub mod activities;
 pub mod actor;
+pub mod assignment;
 mod batch;
 pub mod calendar;
 pub mod comments;
@@ -37,6 +38,7 @@ pub mod templating;
 pub mod testing;
 pub mod users;
 pub mod views;
+pub mod webforms;
 pub mod workflows;
 
 pub use actor::Actor;

@@ -2,6 +2,7 @@
 
 mod activities;
 mod agenda;
+mod assignment;
 mod auth;
 mod convert;
 mod imports;
@@ -12,6 +13,7 @@ mod records;
 mod search;
 mod stages;
 mod users;
+mod webforms;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -79,5 +81,19 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         )
         .route("/imports/{id}", get(imports::show))
         .route("/imports/{id}/undo", post(imports::undo))
+        .route("/assignment-rules", get(assignment::list).post(assignment::create))
+        .route(
+            "/assignment-rules/{id}",
+            get(assignment::show)
+                .put(assignment::replace)
+                .delete(assignment::delete),
+        )
+        .route("/assignment-rules/{id}/log", get(assignment::log))
+        .route("/webforms", get(webforms::list).post(webforms::create))
+        .route(
+            "/webforms/{id}",
+            get(webforms::show).put(webforms::replace).delete(webforms::delete),
+        )
+        .route("/webforms/{id}/submissions", get(webforms::submissions))
         .route("/openapi.json", get(openapi::document))
 }

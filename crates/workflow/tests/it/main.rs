@@ -11,3 +11,4 @@ mod queue;
 mod retry;
 mod smtp;
 mod timed;
+mod webform;
