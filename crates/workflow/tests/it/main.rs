@@ -1,6 +1,7 @@
 //! The workflow engine's integration tests, on SQLite and (when configured) PostgreSQL,
 //! with a real SMTP receiver and a real HTTP receiver on loopback.
 
+mod admin;
 mod crash;
 mod flow;
 mod helpers;
