@@ -2,6 +2,7 @@
 //! with a real SMTP receiver and a real HTTP receiver on loopback.
 
 mod admin;
+mod bench;
 mod crash;
 mod flow;
 mod helpers;
