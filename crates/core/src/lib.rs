@@ -3,6 +3,7 @@
 //! server build on these types, and most unit tests live in this crate.
 #![forbid(unsafe_code)]
 
+pub mod assignment;
 pub mod error;
 pub mod expr;
 pub mod filter;

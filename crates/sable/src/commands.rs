@@ -50,6 +50,7 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
             max_body_bytes: settings.max_body_bytes,
             max_upload_bytes: settings.max_upload_bytes,
             upload_dir: settings.data_dir.join("uploads"),
+            webforms: sable_server::forms::WebFormLimits::default(),
         },
         listener,
     );

@@ -8,6 +8,7 @@
 
 pub mod activities;
 pub mod actor;
+pub mod assignment;
 mod batch;
 pub mod calendar;
 pub mod comments;
@@ -38,6 +39,7 @@ pub mod templating;
 pub mod testing;
 pub mod users;
 pub mod views;
+pub mod webforms;
 pub mod workflow_views;
 pub mod workflows;
 

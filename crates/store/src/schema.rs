@@ -86,6 +86,16 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/20261204082000_create_lead_convert_mappings.sql"),
     },
     Migration {
+        version: "20261204110000_create_assignment_rules",
+        sqlite: include_str!("../migrations/sqlite/20261204110000_create_assignment_rules.sql"),
+        postgres: include_str!("../migrations/postgres/20261204110000_create_assignment_rules.sql"),
+    },
+    Migration {
+        version: "20261204110100_create_webforms",
+        sqlite: include_str!("../migrations/sqlite/20261204110100_create_webforms.sql"),
+        postgres: include_str!("../migrations/postgres/20261204110100_create_webforms.sql"),
+    },
+    Migration {
         version: "20261204120000_create_workflows",
         sqlite: include_str!("../migrations/sqlite/20261204120000_create_workflows.sql"),
         postgres: include_str!("../migrations/postgres/20261204120000_create_workflows.sql"),

@@ -323,10 +323,18 @@ async fn create_related(
 }
 
 async fn assign_owner(env: &ActionEnv<'_>, ctx: &RecordContext, rule_id: i64) -> Result<Outcome, ActionError> {
-    let _ = (env, ctx);
-    Err(ActionError::permanent(format!(
-        "assignment rule {rule_id}: assignment rules are not part of this build"
-    )))
+    let decided = sable_store::assignment::assign_as(env.store, env.actor, rule_id, &ctx.record.module, ctx.record.id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => ActionError::permanent(format!("assignment rule {rule_id} does not exist")),
+            other => other.into(),
+        })?;
+    Ok(match decided {
+        Some(a) => Outcome::Done(json!({"user_id": a.user_id, "task_id": a.task_id, "reason": a.reason})),
+        None => Outcome::Skipped(format!(
+            "assignment rule {rule_id} found no active user; the owner was kept"
+        )),
+    })
 }
 
 async fn stage_guidance(env: &ActionEnv<'_>, ctx: &RecordContext) -> Result<Outcome, ActionError> {

@@ -2,6 +2,7 @@
 
 mod activities;
 mod agenda;
+mod assignment;
 mod auth;
 mod convert;
 mod email_templates;
@@ -15,6 +16,7 @@ mod search;
 pub(crate) mod smtp;
 mod stages;
 mod users;
+mod webforms;
 mod workflows;
 
 use axum::Router;
@@ -108,5 +110,19 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/records/{module}/{id}/email", post(record_email::send))
         .route("/records/{module}/{id}/emails", get(record_email::list))
         .route("/emails/{id}", get(record_email::show))
+        .route("/assignment-rules", get(assignment::list).post(assignment::create))
+        .route(
+            "/assignment-rules/{id}",
+            get(assignment::show)
+                .put(assignment::replace)
+                .delete(assignment::delete),
+        )
+        .route("/assignment-rules/{id}/log", get(assignment::log))
+        .route("/webforms", get(webforms::list).post(webforms::create))
+        .route(
+            "/webforms/{id}",
+            get(webforms::show).put(webforms::replace).delete(webforms::delete),
+        )
+        .route("/webforms/{id}/submissions", get(webforms::submissions))
         .route("/openapi.json", get(openapi::document))
 }

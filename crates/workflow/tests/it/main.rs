@@ -1,6 +1,8 @@
 //! The workflow engine's integration tests, on SQLite and (when configured) PostgreSQL,
 //! with a real SMTP receiver and a real HTTP receiver on loopback.
 
+mod admin;
+mod bench;
 mod crash;
 mod flow;
 mod helpers;
@@ -11,3 +13,4 @@ mod queue;
 mod retry;
 mod smtp;
 mod timed;
+mod webform;
