@@ -4,8 +4,11 @@
 #![forbid(unsafe_code)]
 
 pub mod dashboard;
+pub mod assignment;
 pub mod error;
+pub mod expr;
 pub mod filter;
+pub mod filter_eval;
 pub mod i18n;
 pub mod meta;
 pub mod parse;
@@ -15,6 +18,7 @@ pub mod registry;
 pub mod report;
 pub mod search;
 pub mod value;
+pub mod workflow;
 
 pub use error::{FieldError, ValidationErrors};
 pub use filter::{Filter, FilterContext, FilterError, Resolved};

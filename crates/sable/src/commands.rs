@@ -50,16 +50,55 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
             max_body_bytes: settings.max_body_bytes,
             max_upload_bytes: settings.max_upload_bytes,
             upload_dir: settings.data_dir.join("uploads"),
+            webforms: sable_server::forms::WebFormLimits::default(),
         },
         listener,
     );
     let addr = app.local_addr()?;
     tracing::info!(%addr, database = sable_store::db::redact_url(&settings.database_url), "Sable is listening");
     println!("Sable is running at http://{addr}  (API: http://{addr}/api/v1, press Ctrl-C to stop)");
+    let engine = if settings.workflows {
+        Some(start_workflow_engine(&store, settings).await?)
+    } else {
+        tracing::info!("the workflow engine is off (workflows = false): no e-mail, webhooks or schedules run here");
+        None
+    };
     app.run_until(shutdown_signal()).await.context("HTTP server failed")?;
     tracing::info!("HTTP server stopped");
+    if let Some((stop, handle)) = engine {
+        let _ = stop.send(true);
+        if let Err(e) = handle.await {
+            tracing::error!(error = %e, "the workflow engine ended abnormally");
+        }
+    }
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Installs the default workflows (disabled) and starts the engine beside the web server;
+/// the returned sender stops it.
+async fn start_workflow_engine(
+    store: &Store,
+    settings: &Settings,
+) -> anyhow::Result<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)> {
+    let added = sable_workflow::defaults::install(store)
+        .await
+        .context("installing the default workflows")?;
+    if added > 0 {
+        tracing::info!(added, "default workflows installed (disabled)");
+    }
+    let config = sable_workflow::EngineConfig {
+        time_zone: jiff::tz::TimeZone::get(&settings.time_zone).context("time_zone")?,
+        ..sable_workflow::EngineConfig::default()
+    };
+    let worker = config.worker_id.clone();
+    let engine = sable_workflow::Engine::new(store.clone(), std::sync::Arc::new(sable_workflow::SystemClock), config)?;
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let handle = sable_workflow::spawn(std::sync::Arc::new(engine), async move {
+        let _ = stopped.changed().await;
+    });
+    tracing::info!(worker, "workflow engine started");
+    Ok((stop, handle))
 }
 
 async fn shutdown_signal() {

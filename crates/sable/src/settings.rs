@@ -23,6 +23,8 @@ const KNOWN_VARS: &[&str] = &[
     "SABLE_MAX_UPLOAD_BYTES",
     "SABLE_LOG",
     "SABLE_SHARED_DATA",
+    "SABLE_WORKFLOWS",
+    "SABLE_TIME_ZONE",
 ];
 
 /// Values given on the command line or in the environment (clap reads both; the flag wins).
@@ -47,6 +49,8 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     max_upload_bytes: Option<usize>,
     log: Option<String>,
+    workflows: Option<bool>,
+    time_zone: Option<String>,
 }
 
 /// Everything Sable is configured with.
@@ -59,6 +63,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub max_upload_bytes: usize,
     pub log: String,
+    /// Whether `serve` runs the workflow engine and job runner (e-mail, webhooks, schedules).
+    pub workflows: bool,
+    /// The zone of workflow schedules and date offsets (IANA name).
+    pub time_zone: String,
     /// Where the settings file was read from, if one was.
     pub config_file: Option<PathBuf>,
 }
@@ -73,6 +81,8 @@ impl fmt::Debug for Settings {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("log", &self.log)
+            .field("workflows", &self.workflows)
+            .field("time_zone", &self.time_zone)
             .field("config_file", &self.config_file)
             .finish()
     }
@@ -128,6 +138,21 @@ impl Settings {
             .or(file.max_upload_bytes)
             .unwrap_or(256 * 1024 * 1024);
         anyhow::ensure!(max_upload_bytes >= 1024, "max_upload_bytes must be at least 1024");
+        let workflows = match non_empty_env("SABLE_WORKFLOWS") {
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "on" | "yes" => true,
+                "0" | "false" | "off" | "no" => false,
+                _ => anyhow::bail!("SABLE_WORKFLOWS must be true or false, not {v:?}"),
+            },
+            None => file.workflows.unwrap_or(true),
+        };
+        let time_zone = non_empty_env("SABLE_TIME_ZONE")
+            .or(file.time_zone)
+            .unwrap_or_else(|| "Asia/Shanghai".into());
+        anyhow::ensure!(
+            jiff::tz::TimeZone::get(&time_zone).is_ok(),
+            "time_zone {time_zone:?} is not a known IANA time zone"
+        );
         Ok(Settings {
             data_dir,
             database_url,
@@ -140,6 +165,8 @@ impl Settings {
                 .clone()
                 .or(file.log)
                 .unwrap_or_else(|| "info,sqlx=warn,tower_http=info".into()),
+            workflows,
+            time_zone,
             config_file: config_path,
         })
     }
@@ -230,6 +257,8 @@ mod tests {
             max_body_bytes: 1,
             max_upload_bytes: 1,
             log: "l".into(),
+            workflows: true,
+            time_zone: "UTC".into(),
             config_file: None,
         };
         assert!(!format!("{s:?}").contains("hunter2"));

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod forms;
 mod health;
 pub mod metrics;
 pub mod ui;
@@ -37,6 +38,8 @@ pub struct ServerConfig {
     pub max_upload_bytes: usize,
     /// Where uploaded files wait while their import runs.
     pub upload_dir: std::path::PathBuf,
+    /// Limits of the public web-form endpoints.
+    pub webforms: forms::WebFormLimits,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +48,7 @@ impl Default for ServerConfig {
             max_body_bytes: 2 * 1024 * 1024,
             max_upload_bytes: 256 * 1024 * 1024,
             upload_dir: std::env::temp_dir().join("sable-uploads"),
+            webforms: forms::WebFormLimits::default(),
         }
     }
 }
@@ -65,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .nest("/api/v1", api::router(&state.config))
         .merge(ui::router(&state.config))
+        .merge(forms::router())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -145,6 +150,12 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+        // The peer address feeds the web forms' per-IP rate limit.
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }

@@ -14,6 +14,9 @@ pub struct Actor {
     pub(crate) is_admin: bool,
     pub(crate) lang: Lang,
     pub(crate) tz: TimeZone,
+    /// What made this write, when not a person: `{"workflow": id, "depth": n}` for a
+    /// workflow's own writes. Written into outbox events so the engine can stop loops.
+    pub(crate) origin: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 impl Actor {
@@ -26,7 +29,19 @@ impl Actor {
             is_admin: true,
             lang: Lang::En,
             tz: TimeZone::UTC,
+            origin: None,
         }
+    }
+
+    /// The same actor, marking its writes with an origin (see [`Actor::origin`]).
+    pub fn with_origin(mut self, origin: serde_json::Value) -> Actor {
+        self.origin = Some(std::sync::Arc::new(origin));
+        self
+    }
+
+    /// The origin written into this actor's outbox events, if any.
+    pub fn origin(&self) -> Option<&serde_json::Value> {
+        self.origin.as_deref()
     }
 
     /// The user's id (0 for the system).

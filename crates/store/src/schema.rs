@@ -95,6 +95,21 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/20261204101000_create_dashboards.sql"),
         postgres: include_str!("../migrations/postgres/20261204101000_create_dashboards.sql"),
     },
+    Migration {
+        version: "20261204110000_create_assignment_rules",
+        sqlite: include_str!("../migrations/sqlite/20261204110000_create_assignment_rules.sql"),
+        postgres: include_str!("../migrations/postgres/20261204110000_create_assignment_rules.sql"),
+    },
+    Migration {
+        version: "20261204110100_create_webforms",
+        sqlite: include_str!("../migrations/sqlite/20261204110100_create_webforms.sql"),
+        postgres: include_str!("../migrations/postgres/20261204110100_create_webforms.sql"),
+    },
+    Migration {
+        version: "20261204120000_create_workflows",
+        sqlite: include_str!("../migrations/sqlite/20261204120000_create_workflows.sql"),
+        postgres: include_str!("../migrations/postgres/20261204120000_create_workflows.sql"),
+    },
 ];
 
 /// Names of the embedded migrations, for the parity test.

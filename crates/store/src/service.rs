@@ -1110,7 +1110,7 @@ async fn insert_records(
                 Arg::Text(m.name.clone()),
                 Arg::Int(*id),
                 actor.user_ref().into(),
-                Arg::Text(json!({"version": 1}).to_string()),
+                Arg::Text(with_origin(json!({"version": 1}), actor).to_string()),
                 Arg::Int(now),
                 Arg::Int(now),
             ]
@@ -1172,7 +1172,7 @@ async fn write_outbox(
         .push(", ")
         .bind(actor.user_ref())
         .push(", ")
-        .bind(payload.to_string())
+        .bind(with_origin(payload, actor).to_string())
         .push(", ")
         .bind(now)
         .push(", ")
@@ -1180,6 +1180,14 @@ async fn write_outbox(
         .push(")");
     tx.execute(&q).await?;
     Ok(())
+}
+
+/// Adds the actor's origin marker (a workflow's own write) to an outbox payload.
+fn with_origin(mut payload: Json, actor: &Actor) -> Json {
+    if let (Some(o), Some(map)) = (actor.origin(), payload.as_object_mut()) {
+        map.insert("origin".into(), o.clone());
+    }
+    payload
 }
 
 /// Checks that need the database: references exist in an allowed module, owners are

@@ -29,6 +29,8 @@ struct Inner {
     /// Ids handed out when statistics were last refreshed: a stand-in for the data size.
     size_at_analyze: AtomicU64,
     last_analyze: std::sync::Mutex<Instant>,
+    /// Signalled after every committed write, so the job runner looks at once.
+    jobs_signal: tokio::sync::Notify,
 }
 
 /// Sable's storage. Cheap to clone.
@@ -41,12 +43,15 @@ pub struct Store {
 pub struct WriteTx<'a> {
     pub tx: Tx,
     _guard: Option<MutexGuard<'a, ()>>,
+    signal: &'a tokio::sync::Notify,
 }
 
 impl WriteTx<'_> {
-    /// Commits the transaction.
+    /// Commits the transaction and wakes the job runner (new outbox events or jobs).
     pub async fn commit(self) -> anyhow::Result<()> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        self.signal.notify_one();
+        Ok(())
     }
 }
 
@@ -74,6 +79,7 @@ impl Store {
                 writes_since_analyze: AtomicU64::new(0),
                 size_at_analyze: AtomicU64::new(0),
                 last_analyze: std::sync::Mutex::new(Instant::now()),
+                jobs_signal: tokio::sync::Notify::new(),
             }),
         };
         store.analyze().await?;
@@ -176,12 +182,26 @@ impl Store {
             Db::Pg(_) => None,
         };
         let tx = self.inner.db.begin().await?;
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            signal: &self.inner.jobs_signal,
+        })
     }
 
     /// The record service acting for a user: the one door for record reads and writes.
     pub fn records<'a>(&'a self, actor: &'a Actor) -> RecordService<'a> {
         RecordService::new(self, actor)
+    }
+
+    /// Wakes the job runner (after writing jobs outside [`Store::begin_write`]).
+    pub fn wake_jobs(&self) {
+        self.inner.jobs_signal.notify_one();
+    }
+
+    /// Resolves when a write was committed since the runner last looked.
+    pub async fn jobs_woken(&self) {
+        self.inner.jobs_signal.notified().await;
     }
 
     /// Checks the database answers.

@@ -94,6 +94,7 @@ impl User {
             is_admin: self.is_admin,
             lang: self.preferred_lang().unwrap_or(fallback),
             tz: time_zone(&self.time_zone),
+            origin: None,
         }
     }
 }

@@ -13,3 +13,4 @@ mod list_actions;
 mod pipeline;
 mod security;
 mod workflow;
+mod workflows_admin;

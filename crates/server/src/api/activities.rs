@@ -39,13 +39,13 @@ pub async fn log(
     ))
 }
 
-/// `GET /records/{module}/{id}/timeline` → linked activities and comments, newest first.
+/// `GET /records/{module}/{id}/timeline` → linked activities, comments and e-mails, newest first.
 pub async fn timeline(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
     Path((module, id)): Path<(String, String)>,
 ) -> AppResult<Json<Value>> {
     let id = parse_id(&id)?;
-    let items = followups::timeline(&state.store, &actor, &module, id).await?;
+    let items = sable_store::record_email::timeline(&state.store, &actor, &module, id).await?;
     Ok(Json(json!({ "items": items })))
 }

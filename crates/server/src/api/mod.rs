@@ -2,17 +2,23 @@
 
 mod activities;
 mod agenda;
+mod assignment;
 mod auth;
 mod convert;
+mod email_templates;
 mod imports;
 mod modules;
 pub mod openapi;
 mod pipeline;
+pub(crate) mod record_email;
 mod records;
 mod reports;
 mod search;
+pub(crate) mod smtp;
 mod stages;
 mod users;
+mod webforms;
+mod workflows;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -89,5 +95,44 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         )
         .route("/reports/{id}/run", post(reports::run_saved))
         .route("/reports/{id}/export", get(reports::export))
+        .route("/workflows", get(workflows::list).post(workflows::create))
+        .route(
+            "/workflows/{id}",
+            get(workflows::show).put(workflows::replace).delete(workflows::delete),
+        )
+        .route("/workflows/{id}/enable", post(workflows::enable))
+        .route("/workflows/{id}/disable", post(workflows::disable))
+        .route("/workflows/{id}/runs", get(workflows::runs))
+        .route("/workflow-runs/{id}/retry", post(workflows::retry))
+        .route(
+            "/email-templates",
+            get(email_templates::list).post(email_templates::create),
+        )
+        .route(
+            "/email-templates/{id}",
+            get(email_templates::show)
+                .put(email_templates::replace)
+                .delete(email_templates::delete),
+        )
+        .route("/settings/smtp", get(smtp::show).put(smtp::replace))
+        .route("/settings/smtp/test", post(smtp::test))
+        .route("/jobs/{id}", get(smtp::job))
+        .route("/records/{module}/{id}/email", post(record_email::send))
+        .route("/records/{module}/{id}/emails", get(record_email::list))
+        .route("/emails/{id}", get(record_email::show))
+        .route("/assignment-rules", get(assignment::list).post(assignment::create))
+        .route(
+            "/assignment-rules/{id}",
+            get(assignment::show)
+                .put(assignment::replace)
+                .delete(assignment::delete),
+        )
+        .route("/assignment-rules/{id}/log", get(assignment::log))
+        .route("/webforms", get(webforms::list).post(webforms::create))
+        .route(
+            "/webforms/{id}",
+            get(webforms::show).put(webforms::replace).delete(webforms::delete),
+        )
+        .route("/webforms/{id}/submissions", get(webforms::submissions))
         .route("/openapi.json", get(openapi::document))
 }

@@ -71,7 +71,7 @@ pub async fn tab(State(state): State<AppState>, user: UiUser, Path((module, id))
         Ok(r) => r,
         Err(e) => return store_error_page(user.lang, e),
     };
-    let items = match followups::timeline(&state.store, &user.actor, &module, id).await {
+    let items = match sable_store::record_email::timeline(&state.store, &user.actor, &module, id).await {
         Ok(items) => items,
         Err(e) => return store_error_page(user.lang, e),
     };
@@ -81,12 +81,15 @@ pub async fn tab(State(state): State<AppState>, user: UiUser, Path((module, id))
         .map(|i| ItemView {
             href: if i.module == "Comments" {
                 format!("/m/{module}/{id}?tab=comments")
+            } else if i.module == "Emails" {
+                format!("/m/{module}/{id}?tab=activities")
             } else {
                 format!("/m/{}/{}", i.module, i.id)
             },
             status: match i.module.as_str() {
                 "Tasks" => value_label(&registry, "taskstatus", &i.status, &user),
                 "Events" => value_label(&registry, "eventstatus", &i.status, &user),
+                "Emails" => super::record_email::mail_status_label(user.lang, &i.status, i.error.as_deref(), &i.to),
                 _ => String::new(),
             },
             kind: if i.module == "Events" {

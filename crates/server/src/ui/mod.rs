@@ -5,9 +5,13 @@
 mod activities;
 mod admin_company;
 mod admin_convert;
+mod admin_email_templates;
 mod admin_fields;
+mod admin_smtp;
 mod admin_stages;
 mod admin_users;
+mod admin_workflow_edit;
+mod admin_workflows;
 mod agenda;
 mod assets;
 mod auth;
@@ -24,6 +28,7 @@ mod import;
 mod inline;
 mod list;
 mod pipeline;
+mod record_email;
 pub mod render;
 mod reports;
 mod search;
@@ -31,6 +36,7 @@ pub mod session;
 mod settings;
 mod views;
 mod widgets;
+mod workflow_form;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -90,6 +96,39 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
             "/admin/fields/{module}/{field}/values",
             get(admin_fields::values_form).post(admin_fields::save_values),
         )
+        .route(
+            "/m/{module}/{id}/email",
+            get(record_email::form).post(record_email::send),
+        )
+        .route("/admin/workflows", get(admin_workflows::list))
+        .route(
+            "/admin/workflows/new",
+            get(admin_workflow_edit::new_form).post(admin_workflow_edit::create),
+        )
+        .route(
+            "/admin/workflows/{id}",
+            get(admin_workflow_edit::edit_form).post(admin_workflow_edit::save),
+        )
+        .route("/admin/workflows/{id}/toggle", post(admin_workflows::toggle))
+        .route("/admin/workflows/{id}/delete", post(admin_workflows::delete))
+        .route("/admin/workflows/{id}/runs", get(admin_workflows::runs))
+        .route("/admin/workflow-runs/{id}/retry", post(admin_workflows::retry))
+        .route("/admin/email-templates", get(admin_email_templates::list))
+        .route(
+            "/admin/email-templates/new",
+            get(admin_email_templates::new_form).post(admin_email_templates::create),
+        )
+        .route(
+            "/admin/email-templates/{id}",
+            get(admin_email_templates::edit_form).post(admin_email_templates::save),
+        )
+        .route(
+            "/admin/email-templates/{id}/delete",
+            post(admin_email_templates::delete),
+        )
+        .route("/admin/smtp", get(admin_smtp::show).post(admin_smtp::save))
+        .route("/admin/smtp/test", post(admin_smtp::test))
+        .route("/admin/smtp/jobs/{id}", get(admin_smtp::job))
         .route("/pipeline", get(pipeline::board))
         .route("/pipeline/{id}", get(pipeline::stage_page))
         .route("/pipeline/{id}/move", post(pipeline::move_card))
@@ -124,7 +163,7 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
 
 /// Messages a redirect may ask a page to show (`?flash=key`); only these, so a crafted
 /// URL cannot put text on the page.
-pub(crate) const FLASH_KEYS: [&str; 23] = [
+pub(crate) const FLASH_KEYS: [&str; 24] = [
     "settings_saved",
     "comment_added",
     "view_saved",
@@ -148,6 +187,7 @@ pub(crate) const FLASH_KEYS: [&str; 23] = [
     "refused_comment_empty",
     "refused_comment_long",
     "refused_comment_control",
+    "wfui_email_queued",
 ];
 
 /// A link in the navigation.
@@ -240,6 +280,17 @@ impl Layout {
                 label: catalogs.get(user.lang, "stage_admin_title").into(),
                 active: active == "admin_stages",
             });
+            for (href, key, name) in [
+                ("/admin/workflows", "wfui_nav_workflows", "admin_workflows"),
+                ("/admin/email-templates", "wfui_nav_templates", "admin_email_templates"),
+                ("/admin/smtp", "wfui_nav_smtp", "admin_smtp"),
+            ] {
+                nav.push(NavItem {
+                    href: href.into(),
+                    label: catalogs.get(user.lang, key).into(),
+                    active: active == name,
+                });
+            }
             nav.push(NavItem {
                 href: "/admin/company".into(),
                 label: catalogs.get(user.lang, "nav_admin_company").into(),

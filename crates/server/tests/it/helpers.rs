@@ -32,6 +32,7 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 1024 * 1024,
             upload_dir: std::env::temp_dir().join(format!("sable-test-uploads-{}", std::process::id())),
+            webforms: sable_server::forms::WebFormLimits::default(),
         }),
     };
     let mut app = TestApp {

@@ -12,3 +12,5 @@ mod reports;
 mod stages;
 mod story;
 mod ui;
+mod workflows_api;
+mod workflows_ui;

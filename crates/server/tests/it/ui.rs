@@ -2530,6 +2530,17 @@ async fn every_form_route_refuses_a_missing_csrf_token() {
             "/dashboards/1/widgets/1/up".into(),
             "/reports".into(),
             "/reports/1/delete".into(),
+            "/admin/workflows/new".into(),
+            "/admin/workflows/1".into(),
+            "/admin/workflows/1/toggle".into(),
+            "/admin/workflows/1/delete".into(),
+            "/admin/workflow-runs/1/retry".into(),
+            "/admin/email-templates/new".into(),
+            "/admin/email-templates/1".into(),
+            "/admin/email-templates/1/delete".into(),
+            "/admin/smtp".into(),
+            "/admin/smtp/test".into(),
+            format!("/m/Leads/{id}/email"),
         ];
         for route in &routes {
             let p = b

@@ -1,6 +1,7 @@
 //! Store integration tests: every test runs on SQLite and, when configured, PostgreSQL.
 
 mod activities;
+mod assignment;
 mod convert;
 mod custom_fields;
 mod helpers;
