@@ -10,3 +10,4 @@ mod openapi;
 mod stages;
 mod story;
 mod ui;
+mod webforms;
