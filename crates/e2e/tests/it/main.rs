@@ -11,4 +11,5 @@ mod keyboard;
 mod list_actions;
 mod pipeline;
 mod security;
+mod webforms;
 mod workflow;
