@@ -3,11 +3,13 @@
 //! Handlers parse, call the store's services, and render a template.
 
 mod activities;
+mod admin_assignment;
 mod admin_company;
 mod admin_convert;
 mod admin_fields;
 mod admin_stages;
 mod admin_users;
+mod admin_webforms;
 mod agenda;
 mod assets;
 mod auth;
@@ -79,6 +81,13 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/admin/company", get(admin_company::show).post(admin_company::save))
+        .route(
+            "/admin/assignment-rules",
+            get(admin_assignment::show).post(admin_assignment::save),
+        )
+        .route("/admin/assignment-rules/{id}/delete", post(admin_assignment::delete))
+        .route("/admin/webforms", get(admin_webforms::show).post(admin_webforms::save))
+        .route("/admin/webforms/{id}/delete", post(admin_webforms::delete))
         .route("/admin/stages", get(admin_stages::show).post(admin_stages::save))
         .route("/admin/fields", get(admin_fields::list))
         .route("/admin/fields/{module}", post(admin_fields::add))
@@ -212,6 +221,11 @@ impl Layout {
                 href: "/admin/stages".into(),
                 label: catalogs.get(user.lang, "stage_admin_title").into(),
                 active: active == "admin_stages",
+            });
+            nav.push(NavItem {
+                href: "/admin/webforms".into(),
+                label: catalogs.get(user.lang, "form6_nav").into(),
+                active: active == "admin_webforms" || active == "admin_assignment",
             });
             nav.push(NavItem {
                 href: "/admin/company".into(),

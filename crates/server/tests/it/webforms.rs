@@ -713,3 +713,135 @@ async fn forms_and_rules_are_checked_and_admin_only() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn admins_design_rules_and_forms_in_the_browser_interface() {
+    use crate::helpers::ADMIN_PASSWORD;
+    use crate::ui::{Browser, hidden};
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let (li, _) = user(&app, "li").await;
+        let (wang, _) = user(&app, "wang").await;
+        let mut b = Browser::new();
+        b.login(&app, "admin", ADMIN_PASSWORD).await;
+        let p = b.get(&app, "/admin/assignment-rules").await;
+        assert_eq!(p.status, StatusCode::OK);
+        let csrf = hidden(&p.body, "_csrf");
+        // A bad branch line is refused with its line number, the text kept.
+        let p = b
+            .post(
+                &app,
+                "/admin/assignment-rules",
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "区域"),
+                    ("module", "Leads"),
+                    ("active", "1"),
+                    ("branches", "state 北京"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(
+            p.body.contains("id=\"rule-error\"") && p.body.contains("line 1") && p.body.contains("state 北京"),
+            "{}",
+            p.body
+        );
+        let (li_s, wang_s) = (li.to_string(), wang.to_string());
+        let p = b
+            .post(
+                &app,
+                "/admin/assignment-rules",
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "区域"),
+                    ("module", "Leads"),
+                    ("active", "1"),
+                    ("followup_hours", "4"),
+                    ("branches", "state = 北京 | Beijing => li"),
+                    ("fallback", &li_s),
+                    ("fallback", &wang_s),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        let (_, rules) = app.admin("GET", "/api/v1/assignment-rules", None).await;
+        let rule = &rules["items"][0];
+        assert_eq!(rule["fallback"]["kind"], "round_robin");
+        assert_eq!(rule["branches"][0]["target"]["user_id"], li);
+        let rule_id = rule["id"].as_i64().unwrap().to_string();
+
+        let p = b.get(&app, "/admin/webforms").await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(p.body.contains("name=\"f_lastname\""));
+        let p = b
+            .post(
+                &app,
+                "/admin/webforms",
+                &[
+                    ("_csrf", &csrf),
+                    ("module", "Leads"),
+                    ("name", "官网"),
+                    ("active", "1"),
+                    ("f_lastname", "1"),
+                    ("r_lastname", "1"),
+                    ("lz_lastname", "您的姓名"),
+                    ("le_lastname", "Your name"),
+                    ("f_state", "1"),
+                    ("defaults", "leadsource=Web Site"),
+                    ("rule", &rule_id),
+                    ("consent_zh", "同意"),
+                    ("consent_en", "I agree"),
+                    ("returning", "update_empty"),
+                    ("captcha", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        let p = b.get(&app, p.location.as_deref().unwrap()).await;
+        assert!(
+            p.body.contains("class=\"hosted-link\"") && p.body.contains("&lt;form method="),
+            "hosted link and snippet shown: {}",
+            p.body
+        );
+        let (_, forms) = app.admin("GET", "/api/v1/webforms", None).await;
+        let form = &forms["items"][0];
+        assert_eq!(form["fields"][0]["label"]["zh-CN"], "您的姓名");
+        assert_eq!(form["returning"], "update_empty");
+        assert_eq!(form["assignment_rule_id"].as_i64().unwrap().to_string(), rule_id);
+        // A form posted by the Beijing visitor goes to li by the branch.
+        let pid = form["public_id"].as_str().unwrap();
+        let (s, _) = app
+            .admin(
+                "PUT",
+                &format!("/api/v1/webforms/{}", form["id"]),
+                Some(json!({
+            "name": "官网", "module": "Leads", "fields": [{"name": "lastname", "required": true}, {"name": "state"}],
+            "assignment_rule_id": rule["id"]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let r = post(
+            &app,
+            &format!("/forms/{pid}"),
+            JSON,
+            json!({"lastname": "京", "state": "beijing"}).to_string(),
+            &[],
+            [5, 5, 5, 5],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let p = b.get(&app, &format!("/admin/assignment-rules?edit={rule_id}")).await;
+        assert!(
+            p.body.contains("id=\"rule-log\"") && p.body.contains("branch 1 matched"),
+            "{}",
+            p.body
+        );
+        // Not for other users.
+        let mut other = Browser::new();
+        other.login(&app, "li", "correct horse battery").await;
+        assert_eq!(other.get(&app, "/admin/webforms").await.status, StatusCode::FORBIDDEN);
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
