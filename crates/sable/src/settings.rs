@@ -21,6 +21,7 @@ const KNOWN_VARS: &[&str] = &[
     "SABLE_ADMIN_PASSWORD_FILE",
     "SABLE_MAX_BODY_BYTES",
     "SABLE_MAX_UPLOAD_BYTES",
+    "SABLE_WEBFORM_RATE_LIMIT",
     "SABLE_LOG",
     "SABLE_SHARED_DATA",
 ];
@@ -34,6 +35,7 @@ pub struct Overrides {
     pub bind: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub max_upload_bytes: Option<usize>,
+    pub webform_rate_limit: Option<u32>,
     pub log: Option<String>,
 }
 
@@ -46,6 +48,7 @@ struct FileSettings {
     admin_password: Option<String>,
     max_body_bytes: Option<usize>,
     max_upload_bytes: Option<usize>,
+    webform_rate_limit: Option<u32>,
     log: Option<String>,
 }
 
@@ -58,6 +61,8 @@ pub struct Settings {
     pub admin_password: Option<String>,
     pub max_body_bytes: usize,
     pub max_upload_bytes: usize,
+    /// Web-form posts allowed per visitor address per 10 minutes, on each node.
+    pub webform_rate_limit: u32,
     pub log: String,
     /// Where the settings file was read from, if one was.
     pub config_file: Option<PathBuf>,
@@ -72,6 +77,7 @@ impl fmt::Debug for Settings {
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("webform_rate_limit", &self.webform_rate_limit)
             .field("log", &self.log)
             .field("config_file", &self.config_file)
             .finish()
@@ -128,6 +134,7 @@ impl Settings {
             .or(file.max_upload_bytes)
             .unwrap_or(256 * 1024 * 1024);
         anyhow::ensure!(max_upload_bytes >= 1024, "max_upload_bytes must be at least 1024");
+        let webform_rate_limit = o.webform_rate_limit.or(file.webform_rate_limit).unwrap_or(20);
         Ok(Settings {
             data_dir,
             database_url,
@@ -135,6 +142,7 @@ impl Settings {
             admin_password,
             max_body_bytes,
             max_upload_bytes,
+            webform_rate_limit,
             log: o
                 .log
                 .clone()
@@ -229,6 +237,7 @@ mod tests {
             admin_password: Some("hunter2".into()),
             max_body_bytes: 1,
             max_upload_bytes: 1,
+            webform_rate_limit: 1,
             log: "l".into(),
             config_file: None,
         };
