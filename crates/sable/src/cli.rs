@@ -37,6 +37,9 @@ pub struct GlobalArgs {
     /// Largest uploaded import file, in bytes [default: 268435456]
     #[arg(long, env = "SABLE_MAX_UPLOAD_BYTES", global = true)]
     pub max_upload_bytes: Option<usize>,
+    /// Web-form posts allowed per visitor address per 10 minutes, on each node [default: 20]
+    #[arg(long, env = "SABLE_WEBFORM_RATE_LIMIT", global = true)]
+    pub webform_rate_limit: Option<u32>,
     /// Log filter, as in RUST_LOG [default: info,sqlx=warn,tower_http=info]
     #[arg(long, env = "SABLE_LOG", global = true)]
     pub log: Option<String>,
@@ -52,6 +55,7 @@ impl GlobalArgs {
             bind: self.bind.clone(),
             max_body_bytes: self.max_body_bytes,
             max_upload_bytes: self.max_upload_bytes,
+            webform_rate_limit: self.webform_rate_limit,
             log: self.log.clone(),
         }
     }

@@ -50,7 +50,10 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
             max_body_bytes: settings.max_body_bytes,
             max_upload_bytes: settings.max_upload_bytes,
             upload_dir: settings.data_dir.join("uploads"),
-            webforms: sable_server::forms::WebFormLimits::default(),
+            webforms: sable_server::forms::WebFormLimits {
+                posts_per_window: settings.webform_rate_limit,
+                ..sable_server::forms::WebFormLimits::default()
+            },
         },
         listener,
     );

@@ -21,6 +21,7 @@ const KNOWN_VARS: &[&str] = &[
     "SABLE_ADMIN_PASSWORD_FILE",
     "SABLE_MAX_BODY_BYTES",
     "SABLE_MAX_UPLOAD_BYTES",
+    "SABLE_WEBFORM_RATE_LIMIT",
     "SABLE_LOG",
     "SABLE_SHARED_DATA",
     "SABLE_WORKFLOWS",
@@ -36,6 +37,7 @@ pub struct Overrides {
     pub bind: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub max_upload_bytes: Option<usize>,
+    pub webform_rate_limit: Option<u32>,
     pub log: Option<String>,
 }
 
@@ -48,6 +50,7 @@ struct FileSettings {
     admin_password: Option<String>,
     max_body_bytes: Option<usize>,
     max_upload_bytes: Option<usize>,
+    webform_rate_limit: Option<u32>,
     log: Option<String>,
     workflows: Option<bool>,
     time_zone: Option<String>,
@@ -62,6 +65,8 @@ pub struct Settings {
     pub admin_password: Option<String>,
     pub max_body_bytes: usize,
     pub max_upload_bytes: usize,
+    /// Web-form posts allowed per visitor address per 10 minutes, on each node.
+    pub webform_rate_limit: u32,
     pub log: String,
     /// Whether `serve` runs the workflow engine and job runner (e-mail, webhooks, schedules).
     pub workflows: bool,
@@ -80,6 +85,7 @@ impl fmt::Debug for Settings {
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("webform_rate_limit", &self.webform_rate_limit)
             .field("log", &self.log)
             .field("workflows", &self.workflows)
             .field("time_zone", &self.time_zone)
@@ -153,6 +159,7 @@ impl Settings {
             jiff::tz::TimeZone::get(&time_zone).is_ok(),
             "time_zone {time_zone:?} is not a known IANA time zone"
         );
+        let webform_rate_limit = o.webform_rate_limit.or(file.webform_rate_limit).unwrap_or(20);
         Ok(Settings {
             data_dir,
             database_url,
@@ -160,6 +167,7 @@ impl Settings {
             admin_password,
             max_body_bytes,
             max_upload_bytes,
+            webform_rate_limit,
             log: o
                 .log
                 .clone()
@@ -256,6 +264,7 @@ mod tests {
             admin_password: Some("hunter2".into()),
             max_body_bytes: 1,
             max_upload_bytes: 1,
+            webform_rate_limit: 1,
             log: "l".into(),
             workflows: true,
             time_zone: "UTC".into(),

@@ -33,6 +33,8 @@ pub struct Rule {
     pub name: String,
     pub module: String,
     pub active: bool,
+    /// On the wire at the top level, the same shape as [`NewRule`].
+    #[serde(flatten)]
     pub spec: RuleSpec,
     pub created_at: String,
     pub updated_at: String,

@@ -12,5 +12,6 @@ mod keyboard;
 mod list_actions;
 mod pipeline;
 mod security;
+mod webforms;
 mod workflow;
 mod workflows_admin;

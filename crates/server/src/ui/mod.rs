@@ -3,6 +3,7 @@
 //! Handlers parse, call the store's services, and render a template.
 
 mod activities;
+mod admin_assignment;
 mod admin_company;
 mod admin_convert;
 mod admin_email_templates;
@@ -12,6 +13,7 @@ mod admin_stages;
 mod admin_users;
 mod admin_workflow_edit;
 mod admin_workflows;
+mod admin_webforms;
 mod agenda;
 mod assets;
 mod auth;
@@ -88,6 +90,13 @@ pub fn router(config: &crate::ServerConfig) -> Router<AppState> {
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/admin/company", get(admin_company::show).post(admin_company::save))
+        .route(
+            "/admin/assignment-rules",
+            get(admin_assignment::show).post(admin_assignment::save),
+        )
+        .route("/admin/assignment-rules/{id}/delete", post(admin_assignment::delete))
+        .route("/admin/webforms", get(admin_webforms::show).post(admin_webforms::save))
+        .route("/admin/webforms/{id}/delete", post(admin_webforms::delete))
         .route("/admin/stages", get(admin_stages::show).post(admin_stages::save))
         .route("/admin/fields", get(admin_fields::list))
         .route("/admin/fields/{module}", post(admin_fields::add))
@@ -291,6 +300,11 @@ impl Layout {
                     active: active == name,
                 });
             }
+            nav.push(NavItem {
+                href: "/admin/webforms".into(),
+                label: catalogs.get(user.lang, "form6_nav").into(),
+                active: active == "admin_webforms" || active == "admin_assignment",
+            });
             nav.push(NavItem {
                 href: "/admin/company".into(),
                 label: catalogs.get(user.lang, "nav_admin_company").into(),

@@ -21,6 +21,11 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(db: &TestDb) -> TestApp {
+    spawn_app_with(db, sable_server::forms::WebFormLimits::default()).await
+}
+
+/// [`spawn_app`] with the web forms' limits of a test.
+pub async fn spawn_app_with(db: &TestDb, webforms: sable_server::forms::WebFormLimits) -> TestApp {
     let store = db.store().await;
     sable_store::users::ensure_admin(&store, Some(ADMIN_PASSWORD))
         .await
@@ -32,7 +37,7 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 1024 * 1024,
             upload_dir: std::env::temp_dir().join(format!("sable-test-uploads-{}", std::process::id())),
-            webforms: sable_server::forms::WebFormLimits::default(),
+            webforms,
         }),
     };
     let mut app = TestApp {

@@ -14,3 +14,4 @@ mod story;
 mod ui;
 mod workflows_api;
 mod workflows_ui;
+mod webforms;

@@ -307,3 +307,59 @@ async fn rules_are_admin_only_and_checked() {
         db.cleanup().await;
     }
 }
+
+/// Two nodes assign at the same time from one database: no slot is taken twice, so the
+/// spread stays exact and the pointer counts every assignment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_never_pick_the_same_slot() {
+    for db in all_backends().await {
+        let node_a = db.store().await;
+        let node_b = Store::open(&db.url).await.unwrap();
+        let desk = sales_user(&node_a, "desk2").await.user_id();
+        let x = sales_user(&node_a, "node_x").await.user_id();
+        let y = sales_user(&node_a, "node_y").await.user_id();
+        let rule = assignment::create_rule(&node_a, &admin(), &round_robin("nodes", &[x, y], None))
+            .await
+            .unwrap();
+        let system = admin();
+        let inputs: Vec<_> = (0..40)
+            .map(|i| obj(json!({"lastname": format!("并发{i}"), "assigned_user_id": desk})))
+            .collect();
+        let ids: Vec<i64> = node_a
+            .records(&system)
+            .create_many("Leads", &inputs, true)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.unwrap())
+            .collect();
+        let mut tasks = Vec::new();
+        for (n, id) in ids.iter().enumerate() {
+            let store = if n % 2 == 0 { node_a.clone() } else { node_b.clone() };
+            let (rule_id, id) = (rule.id, *id);
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    // SQLite's second node may find the file busy: try again, as a job would.
+                    match assignment::assign(&store, rule_id, "Leads", id).await {
+                        Ok(a) => break a.unwrap().user_id,
+                        Err(e) if format!("{e:#}").contains("locked") || format!("{e:#}").contains("busy") => {
+                            tokio::task::yield_now().await;
+                        }
+                        Err(e) => panic!("{e:#}"),
+                    }
+                }
+            }));
+        }
+        let mut spread: BTreeMap<i64, usize> = BTreeMap::new();
+        for t in tasks {
+            *spread.entry(t.await.unwrap()).or_default() += 1;
+        }
+        assert_eq!(spread.get(&x), Some(&20), "{}: {spread:?}", db.backend);
+        assert_eq!(spread.get(&y), Some(&20), "{}: {spread:?}", db.backend);
+        let pointers = assignment::pointers(&node_a, &admin(), rule.id).await.unwrap();
+        assert_eq!(pointers, vec![("fallback".to_string(), 40)], "{}", db.backend);
+        node_b.close().await;
+        node_a.close().await;
+        db.cleanup().await;
+    }
+}
