@@ -28,7 +28,9 @@ async fn engine_throughput() {
         let actor = alice.actor();
         let svc = store.records(&actor);
         for i in 0..n {
-            svc.create("Leads", &obj(json!({"lastname": format!("B{i}")}))).await.expect("lead");
+            svc.create("Leads", &obj(json!({"lastname": format!("B{i}")})))
+                .await
+                .expect("lead");
         }
         let clock = clock();
         let engine = engine(&store, &clock, "bench");
