@@ -155,6 +155,11 @@ pub async fn claim(store: &Store, worker: &str, now: i64, lease_until: i64, limi
     }
     q.push(") RETURNING ").push(COLUMNS);
     let rows = w.tx.fetch_all(&q).await.context("claiming jobs")?;
+    if rows.is_empty() {
+        // Nothing changed: roll back rather than commit, since a commit wakes the runner
+        // and an idle runner would wake itself for ever.
+        return Ok(Vec::new());
+    }
     w.commit().await?;
     let mut jobs = rows.iter().map(row_to_job).collect::<anyhow::Result<Vec<_>>>()?;
     jobs.sort_by_key(|j| (j.run_at, j.id));

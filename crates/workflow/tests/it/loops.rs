@@ -71,8 +71,20 @@ async fn own_writes_do_not_retrigger_and_chains_stop() {
                 .any(|r| r.reason.as_deref().unwrap_or_default().contains("in a chain")),
             "{backend}: {ping_runs:#?} {pong_runs:#?}"
         );
-        // Nothing left to do.
+        // Nothing left to do, and an idle tick does not wake the runner again (no busy loop).
         let quiet = engine.tick().await.expect("tick");
         assert_eq!((quiet.events, quiet.jobs_run), (0, 0), "{backend}");
+        assert!(woken(&store).await, "{backend}: earlier commits left a wake-up");
+        engine.tick().await.expect("idle tick");
+        assert!(!woken(&store).await, "{backend}: an idle tick must not wake the runner");
     });
+}
+
+/// Whether a wake-up is pending, without waiting for one.
+async fn woken(store: &sable_store::Store) -> bool {
+    tokio::select! {
+        biased;
+        _ = store.jobs_woken() => true,
+        _ = std::future::ready(()) => false,
+    }
 }
