@@ -864,7 +864,19 @@ async fn import_batch(
         return Ok(Vec::new());
     }
     let mut made: Vec<Result<Option<i64>, String>> = Vec::with_capacity(new_rows.len());
-    let inputs: Vec<Map<String, Json>> = new_rows.iter().map(|(p, _)| p.input.clone()).collect();
+    // What the inputs tell after they are written, taken before they move to the service.
+    let findable: Vec<bool> = new_rows
+        .iter()
+        .map(|(p, _)| keys_findable && visible_to(actor, module, &p.input))
+        .collect();
+    let names: Vec<Vec<String>> = match dry_names {
+        Some(_) => new_rows
+            .iter()
+            .map(|(p, _)| future_names(module, &p.input, actor.tz()))
+            .collect(),
+        None => Vec::new(),
+    };
+    let inputs: Vec<Map<String, Json>> = new_rows.iter_mut().map(|(p, _)| std::mem::take(&mut p.input)).collect();
     let create = CreateOptions {
         all_or_nothing: false,
         allow_system: true,
@@ -873,7 +885,7 @@ async fn import_batch(
     };
     let outcomes = svc.create_many_with(&module.name, &inputs, &create).await?;
     let mut later = Vec::new();
-    for ((p, key), outcome) in new_rows.into_iter().zip(outcomes) {
+    for (n, ((p, key), outcome)) in new_rows.into_iter().zip(outcomes).enumerate() {
         made.push(
             outcome
                 .as_ref()
@@ -882,9 +894,9 @@ async fn import_batch(
         );
         match outcome {
             Ok(id) => {
-                if let Some(names) = dry_names.as_deref_mut() {
-                    for name in future_names(module, &p.input, actor.tz()) {
-                        *names.entry(name).or_insert(0) += 1;
+                if let Some(dry) = dry_names.as_deref_mut() {
+                    for name in names.get(n).into_iter().flatten() {
+                        *dry.entry(name.clone()).or_insert(0) += 1;
                     }
                 }
                 later.extend(p.deferred.iter().map(|(f, c)| (id, p.line, f.clone(), c.clone())));
@@ -898,8 +910,13 @@ async fn import_batch(
                 if let Some(k) = key
                     && !opts.dry_run
                 {
-                    let findable = keys_findable && visible_to(actor, module, &p.input);
-                    seen.insert(k, Seen { id: Some(id), findable });
+                    seen.insert(
+                        k,
+                        Seen {
+                            id: Some(id),
+                            findable: findable[n],
+                        },
+                    );
                 }
                 report.record_noted(
                     p.line,

@@ -3,11 +3,11 @@
 //! Only the record service calls this; it is still the one door.
 
 use crate::db::Tx;
-use crate::sql::{Arg, Dialect};
+use crate::sql::{Arg, Dialect, Sql};
 
 /// Most bound values in one statement (below SQLite's 32,766 and PostgreSQL's 65,535).
 const MAX_PARAMS: usize = 30_000;
-/// Most rows in one statement, whatever the width.
+/// Most rows in one statement, whatever the width (unless the caller asks for more).
 const MAX_ROWS: usize = 500;
 
 /// Reserves `n` consecutive ids from the one id space shared by all records and users.
@@ -36,49 +36,73 @@ impl<'a> Column<'a> {
 }
 
 /// Inserts rows (each as long as `columns`) in as few statements as the limits allow.
+/// Their text depends on the row count, so they are prepared, run and dropped
+/// (`Sql::one_off`): kept, every variant would stay in every pooled connection's cache.
 pub async fn insert_rows(tx: &mut Tx, table: &str, columns: &[Column<'_>], rows: Vec<Vec<Arg>>) -> anyhow::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let per_statement = (MAX_PARAMS / columns.len().max(1)).clamp(1, MAX_ROWS);
+    insert_rows_at_once(tx, table, columns, rows, MAX_ROWS).await
+}
+
+/// Inserts rows in statements of up to `max_rows` (within the parameter limit), prepared
+/// for their row count and not kept. With `max_rows` at the batch size, all rows go in one
+/// statement, as the SQLite search index wants: FTS5 writes what it holds in memory as a new
+/// index segment whenever a later statement of the transaction begins, so one statement per
+/// batch leaves one segment per batch (and less merging) where several leave one each.
+pub async fn insert_rows_at_once(
+    tx: &mut Tx,
+    table: &str,
+    columns: &[Column<'_>],
+    rows: Vec<Vec<Arg>>,
+    max_rows: usize,
+) -> anyhow::Result<()> {
+    let limit = (MAX_PARAMS / columns.len().max(1)).clamp(1, max_rows.max(1));
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let mut q = tx.sql();
+        let mut q = insert_statement(tx.sql(), table, columns, rows.by_ref().take(limit))?;
         q.one_off();
-        q.push("INSERT INTO ").ident(table).push(" (");
-        for (i, c) in columns.iter().enumerate() {
+        tx.execute_owned(q).await?;
+    }
+    Ok(())
+}
+
+/// `INSERT INTO table (columns) VALUES (…), (…)` for the given rows.
+fn insert_statement(
+    mut q: Sql,
+    table: &str,
+    columns: &[Column<'_>],
+    rows: impl Iterator<Item = Vec<Arg>>,
+) -> anyhow::Result<Sql> {
+    q.push("INSERT INTO ").ident(table).push(" (");
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.ident(c.name);
+    }
+    q.push(") VALUES ");
+    for (r, row) in rows.enumerate() {
+        anyhow::ensure!(
+            row.len() == columns.len(),
+            "row has {} values for {} columns",
+            row.len(),
+            columns.len()
+        );
+        q.push(if r == 0 { "(" } else { ", (" });
+        for (i, (arg, col)) in row.into_iter().zip(columns).enumerate() {
             if i > 0 {
                 q.push(", ");
             }
-            q.ident(c.name);
-        }
-        q.push(") VALUES ");
-        for (r, row) in rows.by_ref().take(per_statement).enumerate() {
-            anyhow::ensure!(
-                row.len() == columns.len(),
-                "row has {} values for {} columns",
-                row.len(),
-                columns.len()
-            );
-            q.push(if r == 0 { "(" } else { ", (" });
-            for (i, (arg, col)) in row.into_iter().zip(columns).enumerate() {
-                if i > 0 {
-                    q.push(", ");
+            match col.wrap {
+                Some(f) => {
+                    q.push(f).bind(arg).push(")");
                 }
-                match col.wrap {
-                    Some(f) => {
-                        q.push(f).bind(arg).push(")");
-                    }
-                    None => {
-                        q.bind(arg);
-                    }
+                None => {
+                    q.bind(arg);
                 }
             }
-            q.push(")");
         }
-        tx.execute(&q).await?;
+        q.push(")");
     }
-    Ok(())
+    Ok(q)
 }
 
 /// The search-index table and its columns on this database.

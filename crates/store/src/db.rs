@@ -94,6 +94,24 @@ impl Row {
     }
 }
 
+/// Binds arguments by value: text and bytes move into the statement instead of being
+/// copied (multi-row inserts bind tens of thousands of values per batch).
+macro_rules! bind_owned {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Int(i) => q.bind(i),
+                Arg::Text(s) => q.bind(s),
+                Arg::Bytes(b) => q.bind(b),
+                Arg::NullInt => q.bind(None::<i64>),
+                Arg::NullText => q.bind(None::<String>),
+            };
+        }
+        q
+    }};
+}
+
 macro_rules! bind_all {
     ($q:expr, $args:expr) => {{
         let mut q = $q;
@@ -353,6 +371,27 @@ impl Tx {
                 .with_context(|| format!("running {}", q.text))?
                 .rows_affected(),
         })
+    }
+
+    /// Runs a statement that is not needed afterwards, moving its text and values into
+    /// the driver instead of copying them; returns the number of rows affected.
+    pub async fn execute_owned(&mut self, q: Sql) -> anyhow::Result<u64> {
+        let Sql {
+            text, args, persistent, ..
+        } = q;
+        let result = match self {
+            Tx::Sqlite(t) => bind_owned!(sqlx::query::<Sqlite>(AssertSqlSafe(text.clone())), args)
+                .persistent(persistent)
+                .execute(&mut **t)
+                .await
+                .map(|r| r.rows_affected()),
+            Tx::Pg(t) => bind_owned!(sqlx::query::<Postgres>(AssertSqlSafe(text.clone())), args)
+                .persistent(persistent)
+                .execute(&mut **t)
+                .await
+                .map(|r| r.rows_affected()),
+        };
+        result.with_context(|| format!("running {text}"))
     }
 
     /// Runs a query and returns all rows.

@@ -407,13 +407,18 @@ impl<'a> RecordService<'a> {
         input: &Map<String, Json>,
         opts: &CreateOptions,
     ) -> Result<FieldValues, ValidationErrors> {
-        let mut input = input.clone();
-        if !input.contains_key("assigned_user_id")
-            && let Some(uid) = self.actor.user_ref()
-        {
-            input.insert("assigned_user_id".into(), json!(uid));
-        }
-        let mut checked = validate_input(registry, m, &input, Mode::Create, &self.actor.tz, opts.allow_system);
+        // Copied only when the owner must be added (an import names one on every row).
+        let with_owner;
+        let input = match self.actor.user_ref() {
+            Some(uid) if !input.contains_key("assigned_user_id") => {
+                let mut copy = input.clone();
+                copy.insert("assigned_user_id".into(), json!(uid));
+                with_owner = copy;
+                &with_owner
+            }
+            _ => input,
+        };
+        let mut checked = validate_input(registry, m, input, Mode::Create, &self.actor.tz, opts.allow_system);
         if let Ok(values) = &mut checked
             && let Err(e) = crate::stages::derive(registry, m, None, values, !opts.allow_system)
         {
@@ -1053,29 +1058,50 @@ async fn insert_records(
     let history_rows = rows
         .iter()
         .map(|(id, values)| {
-            let changes: Vec<Json> = m
-                .fields
-                .iter()
-                .filter_map(|f| {
-                    values
-                        .get(&f.name)
-                        .map(|v| json!({"field": f.name, "old": null, "new": v.to_json(f)}))
-                })
-                .collect();
-            vec![
+            Ok(vec![
                 Arg::Int(*id),
                 Arg::Text(m.name.clone()),
                 Arg::Text("create".into()),
                 Arg::Int(1),
                 actor.user_ref().into(),
-                Arg::Text(Json::Array(changes).to_string()),
+                Arg::Text(created_changes(m, values)?),
+                Arg::Int(now),
+                Arg::Int(now),
+            ])
+        })
+        .collect::<anyhow::Result<_>>()?;
+    batch::insert_rows(tx, "record_history", &history_cols, history_rows).await?;
+
+    let outbox_cols = [
+        "event",
+        "module",
+        "record_id",
+        "actor_id",
+        "payload",
+        "created_at",
+        "updated_at",
+    ]
+    .map(Column::plain);
+    let payload = json!({"version": 1}).to_string();
+    let outbox_rows = rows
+        .iter()
+        .map(|(id, _)| {
+            vec![
+                Arg::Text("record.created".into()),
+                Arg::Text(m.name.clone()),
+                Arg::Int(*id),
+                actor.user_ref().into(),
+                Arg::Text(payload.clone()),
                 Arg::Int(now),
                 Arg::Int(now),
             ]
         })
         .collect();
-    batch::insert_rows(tx, "record_history", &history_cols, history_rows).await?;
+    batch::insert_rows(tx, "outbox", &outbox_cols, outbox_rows).await?;
 
+    // The search index last, in one statement: SQLite's FTS5 turns what it holds into an
+    // index segment when the next statement begins (or at commit), so written last it
+    // leaves one segment per batch (see `batch::insert_rows_at_once`).
     let (search_table, search_cols) = batch::search_table(tx.dialect());
     let search_rows = rows
         .iter()
@@ -1090,19 +1116,23 @@ async fn insert_records(
             args
         })
         .collect();
-    batch::insert_rows(tx, search_table, &search_cols, search_rows).await?;
+    batch::insert_rows_at_once(tx, search_table, &search_cols, search_rows, rows.len()).await?;
+    Ok(())
+}
 
-    let outbox_cols = [
-        "event",
-        "module",
-        "record_id",
-        "actor_id",
-        "payload",
-        "created_at",
-        "updated_at",
-    ]
-    .map(Column::plain);
-    let outbox_rows = rows
+/// The history `changes` of a new record: `[{"field": …, "new": …, "old": null}, …]` for
+/// every field it has, in field order. Serialised straight from borrowed parts, the same
+/// text as a JSON array of objects (whose keys serde_json writes in order) without building
+/// a map per field.
+fn created_changes(m: &ModuleDef, values: &FieldValues) -> anyhow::Result<String> {
+    #[derive(serde::Serialize)]
+    struct Change<'a> {
+        field: &'a str,
+        new: Json,
+        old: Option<()>,
+    }
+    let changes: Vec<Change> = m
+        .fields
         .iter()
         .map(|(id, _)| {
             vec![
@@ -1114,10 +1144,15 @@ async fn insert_records(
                 Arg::Int(now),
                 Arg::Int(now),
             ]
+        .filter_map(|f| {
+            values.get(&f.name).map(|v| Change {
+                field: &f.name,
+                new: v.to_json(f),
+                old: None,
+            })
         })
         .collect();
-    batch::insert_rows(tx, "outbox", &outbox_cols, outbox_rows).await?;
-    Ok(())
+    Ok(serde_json::to_string(&changes)?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1336,4 +1371,33 @@ pub fn input_from(pairs: &[(&str, Json)]) -> Map<String, Json> {
         .collect::<BTreeMap<_, _>>()
         .into_iter()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_changes_are_the_json_of_one_object_per_field() {
+        let registry = Registry::builtin().expect("built-in modules");
+        let m = registry.module("Leads").expect("Leads");
+        let mut values = FieldValues::new();
+        values.insert("lastname".into(), Value::Text("王\"\\\n".into()));
+        values.insert("email".into(), Value::Email("a@b.example".into()));
+        values.insert("followup_count".into(), Value::Int(3));
+        // What a map per field gives, as history was written before.
+        let expected: Vec<Json> = m
+            .fields
+            .iter()
+            .filter_map(|f| {
+                values
+                    .get(&f.name)
+                    .map(|v| json!({"field": f.name, "old": null, "new": v.to_json(f)}))
+            })
+            .collect();
+        let written = created_changes(m, &values).expect("serialises");
+        assert_eq!(written, Json::Array(expected.clone()).to_string());
+        let parsed: Json = serde_json::from_str(&written).expect("valid JSON");
+        assert_eq!(parsed, Json::Array(expected));
+    }
 }
