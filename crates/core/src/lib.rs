@@ -3,8 +3,8 @@
 //! server build on these types, and most unit tests live in this crate.
 #![forbid(unsafe_code)]
 
-pub mod dashboard;
 pub mod assignment;
+pub mod dashboard;
 pub mod error;
 pub mod expr;
 pub mod filter;

@@ -1082,7 +1082,7 @@ async fn insert_records(
         "updated_at",
     ]
     .map(Column::plain);
-    let payload = json!({"version": 1}).to_string();
+    let payload = with_origin(json!({"version": 1}), actor).to_string();
     let outbox_rows = rows
         .iter()
         .map(|(id, _)| {
@@ -1134,16 +1134,6 @@ fn created_changes(m: &ModuleDef, values: &FieldValues) -> anyhow::Result<String
     let changes: Vec<Change> = m
         .fields
         .iter()
-        .map(|(id, _)| {
-            vec![
-                Arg::Text("record.created".into()),
-                Arg::Text(m.name.clone()),
-                Arg::Int(*id),
-                actor.user_ref().into(),
-                Arg::Text(with_origin(json!({"version": 1}), actor).to_string()),
-                Arg::Int(now),
-                Arg::Int(now),
-            ]
         .filter_map(|f| {
             values.get(&f.name).map(|v| Change {
                 field: &f.name,

@@ -12,6 +12,6 @@ mod reports;
 mod stages;
 mod story;
 mod ui;
+mod webforms;
 mod workflows_api;
 mod workflows_ui;
-mod webforms;
