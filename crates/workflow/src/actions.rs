@@ -237,6 +237,7 @@ async fn deliver(
         subject: subject.clone(),
         body: body.clone(),
         message_id: message_id.clone(),
+        attachments: Vec::new(),
     };
     mailer::send(&settings, &mail).await.map_err(|e| ActionError {
         message: e.message,

@@ -8,6 +8,7 @@ pub mod actions;
 pub mod clock;
 pub mod context;
 pub mod defaults;
+pub mod deliver;
 pub mod dispatch;
 pub mod mailer;
 pub mod runner;
@@ -83,6 +84,8 @@ fn getrandom_suffix(bytes: &mut [u8; 4]) -> String {
 pub struct TickReport {
     pub events: usize,
     pub sweeps_queued: usize,
+    /// Scheduled report e-mails queued.
+    pub deliveries_queued: usize,
     pub jobs_run: usize,
 }
 
@@ -132,6 +135,7 @@ impl Engine {
             report.sweeps_queued =
                 sweep::queue_due(&self.store, &mut state, &self.config.time_zone, self.now()).await?;
         }
+        report.deliveries_queued = deliver::queue_due(&self.store, self.now()).await?;
         for _ in 0..MAX_ROUNDS {
             let mut events = 0;
             loop {

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sable_store::mail_settings::{Security, SmtpSettings};
@@ -21,6 +21,16 @@ pub struct Mail {
     pub body: String,
     /// `<…@…>`.
     pub message_id: String,
+    /// Files sent with the text (a scheduled report).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to an e-mail.
+#[derive(Clone, Debug)]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Why sending failed, and whether trying again could help.
@@ -60,8 +70,7 @@ pub fn build_message(settings: &SmtpSettings, mail: &Mail) -> Result<Message, Ma
     let mut b = Message::builder()
         .from(Mailbox::new(name, from_addr))
         .subject(mail.subject.clone())
-        .message_id(Some(mail.message_id.clone()))
-        .header(ContentType::TEXT_PLAIN);
+        .message_id(Some(mail.message_id.clone()));
     if mail.to.is_empty() {
         return Err(MailError::permanent("no recipient"));
     }
@@ -72,8 +81,18 @@ pub fn build_message(settings: &SmtpSettings, mail: &Mail) -> Result<Message, Ma
             .map_err(|e| MailError::permanent(format!("recipient {to:?}: {e}")))?;
         b = b.to(mb);
     }
-    b.body(mail.body.clone())
-        .map_err(|e| MailError::permanent(format!("building the message: {e}")))
+    let built = if mail.attachments.is_empty() {
+        b.header(ContentType::TEXT_PLAIN).body(mail.body.clone())
+    } else {
+        let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.body.clone()));
+        for a in &mail.attachments {
+            let ct = ContentType::parse(&a.content_type)
+                .map_err(|e| MailError::permanent(format!("attachment type {:?}: {e}", a.content_type)))?;
+            parts = parts.singlepart(LettreAttachment::new(a.file_name.clone()).body(a.bytes.clone(), ct));
+        }
+        b.multipart(parts)
+    };
+    built.map_err(|e| MailError::permanent(format!("building the message: {e}")))
 }
 
 /// Sends one e-mail through the configured server.

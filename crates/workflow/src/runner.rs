@@ -10,7 +10,7 @@ use serde_json::{Value as Json, json};
 
 use crate::actions::{self, ActionEnv, ActionError, Outcome};
 use crate::mailer::{self, Mail};
-use crate::{Engine, context, sweep};
+use crate::{Engine, context, deliver, sweep};
 
 /// Why a job failed.
 #[derive(Debug)]
@@ -150,6 +150,12 @@ impl Engine {
         match job.kind.as_str() {
             jobs::KIND_WORKFLOW_RUN => self.execute_run(job).await,
             jobs::KIND_MAIL => self.execute_mail(job).await,
+            deliver::KIND_REPORT_DELIVERY => deliver::run(&self.store, &job.payload, &job.idempotency_key)
+                .await
+                .map_err(|e| JobError {
+                    message: e.message,
+                    permanent: e.permanent,
+                }),
             sweep::KIND_SWEEP => {
                 sweep::run_sweep(&self.store, &job.payload, &self.config.time_zone, self.now()).await?;
                 Ok(())
@@ -182,6 +188,7 @@ impl Engine {
             subject: mail.subject.clone(),
             body: mail.body.clone(),
             message_id: message_id.clone(),
+            attachments: Vec::new(),
         };
         mailer::send(&settings, &out).await.map_err(|e| JobError {
             message: e.message,

@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod crash;
+mod deliveries;
 mod flow;
 mod helpers;
 mod http;
