@@ -28,8 +28,13 @@ pub async fn start(
     job: JobOptions,
     options_json: Json,
 ) -> Result<i64, StoreError> {
-    let JobOptions { opts, encoding, extras } = job;
+    let JobOptions {
+        mut opts,
+        encoding,
+        extras,
+    } = job;
     let job_id = imports::create_job(&store, &actor, &opts.module, &file_name, &options_json).await?;
+    opts.job_id = Some(job_id);
     tokio::spawn(async move {
         let (tx, mut rx) = tokio::sync::watch::channel(0u64);
         let progress_store = store.clone();
@@ -207,8 +212,9 @@ pub fn options_from_json(module: &str, v: &Map<String, Json>) -> Result<JobOptio
         dry_run: v.get("dry_run").and_then(Json::as_bool).unwrap_or(false),
         default_owner: v.get("default_owner").and_then(Json::as_i64),
         date_order,
-        batch: 500,
+        batch: 0,
         create_missing_parents: false,
+        job_id: None,
     };
     let flag = |k: &str| match v.get(k) {
         None | Some(Json::Null) => Ok(false),

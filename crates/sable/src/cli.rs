@@ -224,9 +224,9 @@ pub struct BenchArgs {
     /// Leads to load.
     #[arg(long, default_value_t = 1_000_000)]
     pub leads: usize,
-    /// Records per transaction.
-    #[arg(long, default_value_t = 1000)]
-    pub batch: usize,
+    /// Records per transaction [default: 1000; with --import, the import's own default].
+    #[arg(long)]
+    pub batch: Option<usize>,
     /// Queries per measured operation.
     #[arg(long, default_value_t = 200)]
     pub samples: usize,

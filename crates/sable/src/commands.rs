@@ -374,15 +374,16 @@ async fn bench(args: &crate::cli::BenchArgs) -> anyhow::Result<ExitCode> {
     };
     eprintln!("benchmarking on {}", sable_store::db::redact_url(&url));
     let store = Store::open(&url).await?;
+    let batch = args.batch.unwrap_or(1000).max(1);
     let opts = crate::bench::BenchOptions {
         leads: args.leads,
-        batch: args.batch.max(1),
+        batch,
         samples: args.samples.max(1),
     };
     let report = if args.reports {
         let reports = crate::bench_reports::ReportBenchOptions {
             opportunities: args.leads,
-            batch: args.batch.max(1),
+            batch,
             samples: args.samples.max(1),
         };
         crate::bench_reports::run_report_bench(&store, &reports)
@@ -391,7 +392,7 @@ async fn bench(args: &crate::cli::BenchArgs) -> anyhow::Result<ExitCode> {
     } else if args.import {
         let import = crate::bench_import::ImportBenchOptions {
             leads: args.leads,
-            batch: args.batch.max(1),
+            batch: args.batch.unwrap_or(sable_import::run::DEFAULT_BATCH).max(1),
             keep_file: args.keep,
         };
         crate::bench_import::run_import_bench(&store, &dir, &import)

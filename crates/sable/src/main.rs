@@ -15,6 +15,12 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::settings::Settings;
 
+/// mimalloc for Rust and, through `override`, for SQLite: with the C library's allocator
+/// every SQLite connection thread kept its own arena, and a million-row import's resident
+/// memory was twice its heap (docs/performance.md, decision 0013).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -114,8 +114,9 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
         default_owner,
         date_order: DateOrder::parse(&args.date_order)
             .with_context(|| format!("--date-order must be auto, ymd, dmy or mdy, not {}", args.date_order))?,
-        batch: 500,
+        batch: 0,
         create_missing_parents: args.create_missing_parents,
+        job_id: None,
     };
     let mut table = open().map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     eprintln!(
@@ -143,6 +144,10 @@ pub async fn import(store: &Store, args: &ImportArgs) -> anyhow::Result<ExitCode
         .await
         .context("recording the import job")?;
     println!("import job {job_id}");
+    let opts = ImportOptions {
+        job_id: Some(job_id),
+        ..opts
+    };
     let outcome = import_with_extras(store, &actor, open, &opts, extras, |done| eprint!("\r{done} rows read"))
         .await
         .map_err(|e| e.to_string());

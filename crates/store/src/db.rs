@@ -215,10 +215,17 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                .pragma("cache_size", "-65536")
+                // 4 MiB per connection. In WAL mode a connection drops its whole cache when
+                // another one has committed since its last read, and the pool hands out its
+                // connections in turn, so a larger cache was mostly refilled, not reused,
+                // while every connection's grew to its limit (up to 8 × 64 MiB before).
+                // Misses are served from the kernel's page cache. docs/performance.md, 0013.
+                .pragma("cache_size", "-4096")
                 // ANALYZE samples instead of reading whole indexes, so it stays cheap at 1M rows.
                 .pragma("analysis_limit", "1000")
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                // Checkpoints run beside the writers (`checkpoint`); this is the backstop.
+                .pragma("wal_autocheckpoint", crate::checkpoint::BACKSTOP_PAGES.to_string());
             let memory = url.contains(":memory:");
             let pool = SqlitePoolOptions::new()
                 .max_connections(if memory { 1 } else { 8 })
@@ -324,6 +331,14 @@ impl Db {
             ),
             Db::Pg(p) => Tx::Pg(p.begin().await.context("beginning a transaction")?),
         })
+    }
+
+    /// Whether [`Db::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Db::Sqlite(p) => p.is_closed(),
+            Db::Pg(p) => p.is_closed(),
+        }
     }
 
     /// Closes the pool.

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::actor::Actor;
+use crate::db::Tx;
 use crate::error::{StoreError, StoreResult};
 use crate::now_ms;
 use crate::record::format_ms;
@@ -179,8 +180,26 @@ pub async fn finish_job(
         .push(" WHERE id = ")
         .bind(job_id);
     w.tx.execute(&q).await?;
+    write_journal(&mut w.tx, job_id, journal, now).await?;
+    w.commit().await
+}
+
+/// Adds entries to a job's undo journal as their batch is committed, so a long import keeps
+/// none of them in memory (and a crash loses at most the batch in flight).
+pub async fn append_journal(store: &Store, job_id: i64, journal: &[JournalEntry]) -> anyhow::Result<()> {
+    if journal.is_empty() {
+        return Ok(());
+    }
+    let mut w = store.begin_write().await?;
+    write_journal(&mut w.tx, job_id, journal, now_ms()).await?;
+    w.commit().await
+}
+
+async fn write_journal(tx: &mut Tx, job_id: i64, journal: &[JournalEntry], now: i64) -> anyhow::Result<()> {
     for chunk in journal.chunks(500) {
-        let mut q = w.tx.sql();
+        let mut q = tx.sql();
+        // Its text depends on the chunk's length: not worth a place in the statement cache.
+        q.one_off();
         q.push("INSERT INTO import_job_records (job_id, record_id, action, before, created_at, updated_at) VALUES ");
         for (i, e) in chunk.iter().enumerate() {
             if i > 0 {
@@ -200,9 +219,9 @@ pub async fn finish_job(
                 .bind(now)
                 .push(")");
         }
-        w.tx.execute(&q).await?;
+        tx.execute(&q).await?;
     }
-    w.commit().await
+    Ok(())
 }
 
 /// A job its owner (or an administrator) may see.

@@ -11,6 +11,7 @@ pub mod actor;
 pub mod assignment;
 mod batch;
 pub mod calendar;
+mod checkpoint;
 pub mod comments;
 pub mod company;
 pub mod convert;

@@ -31,6 +31,21 @@ struct Inner {
     last_analyze: std::sync::Mutex<Instant>,
     /// Signalled after every committed write, so the job runner looks at once.
     jobs_signal: tokio::sync::Notify,
+    /// Signalled after every committed write, so the log is checkpointed beside the writers.
+    checkpoint_signal: Arc<tokio::sync::Notify>,
+}
+
+impl AsRef<Db> for Inner {
+    fn as_ref(&self) -> &Db {
+        &self.db
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Ends the checkpoint task, which holds only a weak reference.
+        self.checkpoint_signal.notify_one();
+    }
 }
 
 /// Sable's storage. Cheap to clone.
@@ -44,13 +59,16 @@ pub struct WriteTx<'a> {
     pub tx: Tx,
     _guard: Option<MutexGuard<'a, ()>>,
     signal: &'a tokio::sync::Notify,
+    checkpoint: &'a tokio::sync::Notify,
 }
 
 impl WriteTx<'_> {
-    /// Commits the transaction and wakes the job runner (new outbox events or jobs).
+    /// Commits the transaction, wakes the job runner (new outbox events or jobs) and the
+    /// checkpoint task.
     pub async fn commit(self) -> anyhow::Result<()> {
         self.tx.commit().await?;
         self.signal.notify_one();
+        self.checkpoint.notify_one();
         Ok(())
     }
 }
@@ -80,8 +98,10 @@ impl Store {
                 size_at_analyze: AtomicU64::new(0),
                 last_analyze: std::sync::Mutex::new(Instant::now()),
                 jobs_signal: tokio::sync::Notify::new(),
+                checkpoint_signal: Arc::new(tokio::sync::Notify::new()),
             }),
         };
+        crate::checkpoint::spawn(Arc::downgrade(&store.inner), store.inner.checkpoint_signal.clone());
         store.analyze().await?;
         Ok(store)
     }
@@ -186,6 +206,7 @@ impl Store {
             tx,
             _guard: guard,
             signal: &self.inner.jobs_signal,
+            checkpoint: &self.inner.checkpoint_signal,
         })
     }
 

@@ -12,3 +12,4 @@ mod reports;
 mod stages;
 mod users;
 mod views;
+mod wal;

@@ -1,0 +1,73 @@
+//! WAL checkpoints off the writer's path (SQLite files only).
+//!
+//! SQLite's automatic checkpoint runs inside the commit that pushes the log over its
+//! threshold: the committing writer copies the log into the database and syncs both files
+//! before its commit returns, while every other writer waits for the write lock. A bulk
+//! import spent a fifth of its time there. Here a task on its own pooled connection (so its
+//! own SQLite thread, on another core) runs a passive checkpoint after commits instead; a
+//! passive checkpoint never blocks readers or writers, and once it has copied the whole
+//! log the next writer starts the log again from its beginning. The connections' own
+//! automatic checkpoint stays on as a backstop ([`BACKSTOP_PAGES`]) should this task fall
+//! far behind. Decision 0013.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::db::Db;
+use crate::sql::Dialect;
+
+/// Log size, in pages, at which a committing connection checkpoints by itself: far above
+/// what one batch writes (a 5,000-row import batch writes about 20,000 pages at a million
+/// leads), so it only acts when the background checkpoint cannot.
+pub const BACKSTOP_PAGES: u32 = 100_000;
+
+/// Least time between two checkpoints: commits in between are copied by the next one.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Also checkpoint this often without a signal, for writes made outside
+/// `Store::begin_write` (sessions, jobs).
+const IDLE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Starts the checkpoint task for the database of `owner` when it is a SQLite file in WAL
+/// mode. It runs while `owner` lives and ends at the first signal after it is dropped.
+pub(crate) fn spawn<T: AsRef<Db> + Send + Sync + 'static>(owner: Weak<T>, signal: Arc<Notify>) {
+    tokio::spawn(async move {
+        match owner.upgrade() {
+            Some(o) if in_wal_mode(o.as_ref().as_ref()).await => {}
+            _ => return,
+        }
+        loop {
+            tokio::select! {
+                () = signal.notified() => {}
+                () = tokio::time::sleep(IDLE_INTERVAL) => {}
+            }
+            let Some(strong) = owner.upgrade() else { break };
+            let db: &Db = strong.as_ref().as_ref();
+            if db.is_closed() {
+                break;
+            }
+            if let Err(e) = db.execute_script("PRAGMA wal_checkpoint(PASSIVE)").await {
+                if db.is_closed() {
+                    break;
+                }
+                tracing::warn!(error = format!("{e:#}"), "WAL checkpoint failed; retrying later");
+            }
+            drop(strong);
+            tokio::time::sleep(MIN_INTERVAL).await;
+        }
+    });
+}
+
+/// Whether `db` is a SQLite database whose journal is a write-ahead log (a file, not
+/// `sqlite::memory:`).
+async fn in_wal_mode(db: &Db) -> bool {
+    if db.dialect() != Dialect::Sqlite {
+        return false;
+    }
+    match db.fetch_optional(db.sql().push("PRAGMA journal_mode")).await {
+        Ok(Some(row)) => row.text("journal_mode").is_ok_and(|m| m.eq_ignore_ascii_case("wal")),
+        _ => false,
+    }
+}
