@@ -102,7 +102,19 @@ async fn dashboard_charts_render_and_a_bar_opens_its_records() {
         b.screenshot("dashboard").await;
 
         // Click the "Cold" bar the way a mouse does (ECharts listens to pointer events on
-        // its canvas), a few pixels inside the bar's top.
+        // its canvas), a few pixels inside the bar's top — once the bars have grown to
+        // their height (they animate from zero; a click above a growing bar hits nothing).
+        assert!(
+            b.wait_until(
+                "var el = document.querySelector(\"[data-kind='leads_by_status'] .chart\"); \
+                 var chart = el && echarts.getInstanceByDom(el); \
+                 return !!chart && chart.getZr().animation.isFinished();",
+                vec![],
+                Duration::from_secs(30)
+            )
+            .await,
+            "the status chart finished drawing"
+        );
         let click = "var el = document.querySelector(\"[data-kind='leads_by_status'] .chart\"); \
                      var chart = echarts.getInstanceByDom(el); \
                      var p = chart.convertToPixel({seriesIndex: 0}, [0, 3]); \

@@ -1419,3 +1419,104 @@ async fn bom_and_gbk_slices_add_the_unknown_lead_sources_on_request() {
         "both files, both databases: {stored:?}"
     );
 }
+
+#[tokio::test]
+async fn a_jobs_undo_journal_is_written_batch_by_batch_and_undoes_the_import() {
+    for db in all_backends().await {
+        let store = db.store().await;
+        let actor = admin(&store).await.actor();
+        // An existing lead that the file's second row overwrites.
+        let before = import_text(
+            &store,
+            &actor,
+            "Leads",
+            "lastname,company,email\n旧,旧公司,journal-old@x.cn\n",
+            ImportOptions::default(),
+        )
+        .await;
+        assert_eq!(before.summary(), "created 1, updated 0, skipped 0, failed 0");
+        let job = sable_store::imports::create_job(&store, &actor, "Leads", "leads.csv", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let csv = "lastname,company,email\n甲,甲公司,journal-a@x.cn\n新,新公司,JOURNAL-OLD@x.cn\n乙,乙公司,journal-b@x.cn\n丙,丙公司,journal-c@x.cn\n丁,丁公司,journal-d@x.cn\n";
+        let r = import_text(
+            &store,
+            &actor,
+            "Leads",
+            csv,
+            ImportOptions {
+                match_fields: vec!["email".into()],
+                on_duplicate: OnDuplicate::Update,
+                batch: 2,
+                job_id: Some(job),
+                ..ImportOptions::default()
+            },
+        )
+        .await;
+        assert_eq!(
+            r.summary(),
+            "created 4, updated 1, skipped 0, failed 0",
+            "{}",
+            db.backend
+        );
+        assert!(r.journal.is_empty(), "{}: nothing is held back in memory", db.backend);
+        // The journal is in the database before the job is finished.
+        let journal = sable_store::imports::journal(&store, job).await.unwrap();
+        let mut actions: Vec<&str> = journal.iter().map(|e| e.action.as_str()).collect();
+        actions.sort_unstable();
+        assert_eq!(
+            actions,
+            ["created", "created", "created", "created", "updated"],
+            "{}",
+            db.backend
+        );
+        sable_store::imports::finish_job(
+            &store,
+            job,
+            "done",
+            sable_store::imports::Counts::default(),
+            None,
+            None,
+            &r.journal,
+        )
+        .await
+        .unwrap();
+        sable_import::jobs::undo(&store, &actor, job).await.unwrap();
+        let svc = store.records(&actor);
+        for name in ["甲", "乙", "丙", "丁", "新"] {
+            assert!(
+                svc.find_by_label_or_number("Leads", name).await.unwrap().is_empty(),
+                "{}: {name} is undone",
+                db.backend
+            );
+        }
+        let old = svc.find_by_label_or_number("Leads", "旧").await.unwrap();
+        assert_eq!(old.len(), 1, "{}: the overwritten lead is back", db.backend);
+        assert_eq!(
+            svc.get("Leads", old[0]).await.unwrap().values.get("company"),
+            Some(&Value::Text("旧公司".into())),
+            "{}",
+            db.backend
+        );
+        // A dry run with a job writes no journal.
+        let dry_job = sable_store::imports::create_job(&store, &actor, "Leads", "leads.csv", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let dry = import_text(
+            &store,
+            &actor,
+            "Leads",
+            csv,
+            ImportOptions {
+                batch: 2,
+                dry_run: true,
+                job_id: Some(dry_job),
+                ..ImportOptions::default()
+            },
+        )
+        .await;
+        assert_eq!(dry.summary(), "created 5, updated 0, skipped 0, failed 0");
+        assert!(sable_store::imports::journal(&store, dry_job).await.unwrap().is_empty());
+        db.cleanup().await;
+    }
+}

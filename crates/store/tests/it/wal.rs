@@ -29,9 +29,18 @@ async fn a_large_commit_is_copied_into_the_database_file_by_the_background_check
     assert_eq!(pragma(&store, "wal_autocheckpoint").await, 100_000);
     assert_eq!(pragma(&store, "cache_size").await, -4096);
 
+    sable_store::users::ensure_admin(&store, Some("password1"))
+        .await
+        .unwrap();
+    let owner = sable_store::users::find_user(&store, "admin")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let inputs: Vec<_> = (0..3000)
         .map(|i| {
             obj(json!({
+                "assigned_user_id": owner,
                 "lastname": format!("检查点{i}"),
                 "company": format!("公司 {i}"),
                 "email": format!("wal{i}@example.com"),
