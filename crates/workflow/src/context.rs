@@ -31,11 +31,19 @@ pub async fn load(store: &Store, module: &str, id: i64) -> sable_store::StoreRes
     build(store, record).await
 }
 
-/// Builds the template context of a record already read.
+/// Builds the template context of a record already read, as the system (workflows, which
+/// administrators define).
 pub async fn build(store: &Store, record: Record) -> sable_store::StoreResult<RecordContext> {
+    build_as(store, &Actor::unrestricted_for_system_jobs(), record).await
+}
+
+/// Builds the template context of a record already read by `reader`, whose permissions also
+/// govern the records it refers to: a referenced record `reader` may not see stays a bare
+/// id, so a template cannot show a user fields of a record hidden from them (e-mail sent
+/// from a record by its user).
+pub async fn build_as(store: &Store, reader: &Actor, record: Record) -> sable_store::StoreResult<RecordContext> {
     let registry = store.registry().await?;
     let m = registry.module(&record.module)?;
-    let system = Actor::unrestricted_for_system_jobs();
     let mut fields = Map::new();
     let mut owner = None;
     for f in &m.fields {
@@ -43,7 +51,7 @@ pub async fn build(store: &Store, record: Record) -> sable_store::StoreResult<Re
         let wire = v.map_or(Json::Null, |v| v.to_json(f));
         let value = match (f.field_type, v) {
             (FieldType::Reference, Some(sable_core::Value::Id(rid))) => {
-                related(store, &system, *rid).await.unwrap_or(wire)
+                related(store, reader, *rid).await.unwrap_or(wire)
             }
             (FieldType::Owner, Some(sable_core::Value::Id(uid))) => {
                 if f.name == "assigned_user_id" {
@@ -66,9 +74,10 @@ pub async fn build(store: &Store, record: Record) -> sable_store::StoreResult<Re
     })
 }
 
-/// The fields of a referenced record (one level deep), with its id and label.
-async fn related(store: &Store, system: &Actor, id: i64) -> Option<Json> {
-    let svc = store.records(system);
+/// The fields of a referenced record (one level deep), with its id and label; `None` when
+/// `reader` may not see it.
+async fn related(store: &Store, reader: &Actor, id: i64) -> Option<Json> {
+    let svc = store.records(reader);
     let module = svc.module_of(id).await.ok()??;
     let r = svc.get(&module, id).await.ok()?;
     let registry = store.registry().await.ok()?;

@@ -27,7 +27,8 @@ pub async fn send(
 }
 
 /// Reads the record as the actor (one they may not see is "not found"), builds what
-/// templates see of it the way workflows do, and queues the e-mail.
+/// templates see of it the way workflows do but with the actor's permissions (a linked
+/// record hidden from them shows no fields), and queues the e-mail.
 pub(crate) async fn send_as(
     state: &AppState,
     actor: &sable_store::Actor,
@@ -36,7 +37,7 @@ pub(crate) async fn send_as(
     req: &RecordEmail,
 ) -> Result<sable_store::jobs::SentMail, sable_store::StoreError> {
     let record = state.store.records(actor).get(module, id).await?;
-    let ctx = sable_workflow::context::build(&state.store, record.clone()).await?;
+    let ctx = sable_workflow::context::build_as(&state.store, actor, record.clone()).await?;
     record_email::send_record_email(&state.store, actor, &record, &ctx.json, req).await
 }
 

@@ -601,6 +601,76 @@ async fn email_from_a_record_goes_to_its_timeline_and_only_for_visible_records()
     }
 }
 
+#[tokio::test]
+async fn an_email_from_a_record_shows_only_linked_records_its_sender_may_see() {
+    for db in all_backends().await {
+        let app = spawn_app(&db).await;
+        let b = db.backend;
+        let seller = user_token(&app, "seller").await;
+        // The seller's own contact, which the administrator links to an organization only
+        // the administrator may see (organizations are private).
+        let (s, contact) = app
+            .call(
+                "POST",
+                "/api/v1/records/Contacts",
+                Some(&seller),
+                Some(json!({"fields": {"lastname": "赵", "email": "zhao@example.com"}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {contact}");
+        let (s, account) = app
+            .admin(
+                "POST",
+                "/api/v1/records/Accounts",
+                Some(json!({"fields": {"accountname": "机密客户", "phone": "010-88886666"}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}: {account}");
+        let cid = contact["id"].as_i64().expect("id");
+        let (s, linked) = app
+            .admin(
+                "PATCH",
+                &format!("/api/v1/records/Contacts/{cid}"),
+                Some(json!({"version": contact["version"], "fields": {"account_id": account["id"]}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}: {linked}");
+        let (_, tpl) = app
+            .admin(
+                "POST",
+                "/api/v1/email-templates",
+                Some(json!({"name": "Account", "module": "Contacts",
+                    "subject_en": "About [{{ account_id.accountname }}]",
+                    "body_en": "Call [{{ account_id.phone }}]"})),
+            )
+            .await;
+        let tid = tpl["id"].as_i64().expect("template id");
+        let path = format!("/api/v1/records/Contacts/{cid}/email");
+        // The administrator sees the organization, so the template shows it.
+        let (s, mail) = app
+            .admin("POST", &path, Some(json!({"template_id": tid, "lang": "en"})))
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}: {mail}");
+        assert_eq!(mail["subject"], "About [机密客户]", "{b}");
+        assert_eq!(mail["body"], "Call [010-88886666]", "{b}");
+        // The seller may e-mail about their contact, but the template shows nothing of the
+        // organization hidden from them.
+        let (s, mail) = app
+            .call(
+                "POST",
+                &path,
+                Some(&seller),
+                Some(json!({"template_id": tid, "lang": "en"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}: {mail}");
+        assert_eq!(mail["subject"], "About []", "{b}: {mail}");
+        assert_eq!(mail["body"], "Call []", "{b}: {mail}");
+        app.store.close().await;
+        db.cleanup().await;
+    }
+}
+
 /// Logs two runs of a workflow the way the engine does: one that did not match (skipped,
 /// with its reason) and one whose second action failed. Returns (failed, skipped) run ids.
 pub(crate) async fn seed_runs(app: &TestApp, workflow_id: i64, record_id: i64) -> (i64, i64) {
