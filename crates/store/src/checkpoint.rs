@@ -3,7 +3,7 @@
 //! SQLite's automatic checkpoint runs inside the commit that pushes the log over its
 //! threshold: the committing writer copies the log into the database and syncs both files
 //! before its commit returns, while every other writer waits for the write lock. A bulk
-//! import spent a fifth of its time there. Here a task on its own pooled connection (so its
+//! import spent about a fifth of its time there. Here a task on its own pooled connection (so its
 //! own SQLite thread, on another core) runs a passive checkpoint after commits instead; a
 //! passive checkpoint never blocks readers or writers, and once it has copied the whole
 //! log the next writer starts the log again from its beginning. The connections' own
@@ -18,9 +18,9 @@ use tokio::sync::Notify;
 use crate::db::Db;
 use crate::sql::Dialect;
 
-/// Log size, in pages, at which a committing connection checkpoints by itself: far above
-/// what one batch writes (a 5,000-row import batch writes about 20,000 pages at a million
-/// leads), so it only acts when the background checkpoint cannot.
+/// Log size, in pages (≈ 400 MB), at which a committing connection checkpoints by itself:
+/// far above what one batch writes, so it only acts when the background checkpoint cannot
+/// keep up.
 pub const BACKSTOP_PAGES: u32 = 100_000;
 
 /// Least time between two checkpoints: commits in between are copied by the next one.
