@@ -134,13 +134,19 @@ pub fn report_json(r: &ImportReport) -> Json {
     })
 }
 
-/// Undoes a finished import: removes (to the recycle bin) what it created and puts back
+/// Whether a job in this state can be undone: one that ended, also by a failure or a
+/// stop part-way (its journal holds every batch it committed).
+pub fn undoable(status: &str) -> bool {
+    matches!(status, "done" | "failed" | "interrupted")
+}
+
+/// Undoes an import that ended: removes (to the recycle bin) what it created and puts back
 /// what it overwrote, each through the record service. Returns the job afterwards.
 pub async fn undo(store: &Store, actor: &Actor, job_id: i64) -> Result<ImportJob, StoreError> {
     let job = imports::get_job(store, actor, job_id).await?;
-    if job.status != "done" {
+    if !undoable(&job.status) {
         return Err(StoreError::Conflict(sable_store::Conflict::State(format!(
-            "only a finished import can be undone; this one is {}",
+            "only an import that has ended can be undone; this one is {}",
             job.status
         ))));
     }

@@ -69,8 +69,8 @@ pub struct ImportOptions {
 
 /// Rows per transaction when the options leave it open. Every commit rewrites each index
 /// page it touched, and the rows of a batch land on pages all over a dozen indexes, so
-/// larger batches share those pages among more rows: 5,000 imports 100,000 leads about half
-/// again as fast as 1,000 (docs/performance.md). The import holds SQLite's write lock for a
+/// larger batches share those pages among more rows: 5,000 imports 100,000 leads about a
+/// third faster than 1,000 (docs/performance.md). The import holds SQLite's write lock for a
 /// batch, so other writers wait up to one batch (under a second at a million leads).
 pub const DEFAULT_BATCH: usize = 5000;
 
@@ -502,127 +502,142 @@ async fn import_table(
     };
     let headers = table_headers;
     let mut rows = sample.into_iter().chain(rows);
-    loop {
-        let mut pending = Vec::with_capacity(batch_size);
-        for row in rows.by_ref().take(batch_size) {
-            done += 1;
-            let row = match row {
-                Ok(r) => r,
-                Err(e) => {
-                    report.record(
-                        e.line().unwrap_or(0),
+    // The batches, in a block of their own so that when one fails, what the earlier ones
+    // committed is still journalled (below) and can be undone.
+    let batches: Result<(), ImportError> = async {
+        loop {
+            let mut pending = Vec::with_capacity(batch_size);
+            let read_before = done;
+            for row in rows.by_ref().take(batch_size) {
+                done += 1;
+                let row = match row {
+                    Ok(r) => r,
+                    Err(e) => {
+                        report.record(
+                            e.line().unwrap_or(0),
+                            RowStatus::Failed,
+                            None,
+                            Some(e.to_string()),
+                            Vec::new(),
+                        );
+                        continue;
+                    }
+                };
+                for &i in &unmapped {
+                    if !unmapped_seen[i] && row.cells.get(i).is_some_and(|c| !c.trim().is_empty()) {
+                        unmapped_seen[i] = true;
+                    }
+                }
+                let converted = match convert_row(&module, &mapping, &owners, opts.default_owner, order, &headers, &row)
+                {
+                    Ok(c) => c,
+                    Err(errors) => {
+                        report.record(row.line, RowStatus::Failed, None, Some(errors_text(&errors)), row.cells);
+                        continue;
+                    }
+                };
+                let mut input = converted.input;
+                let mut failed = BTreeMap::new();
+                let mut deferred = Vec::new();
+                let mut notes = Vec::new();
+                for (field, cell) in converted.references {
+                    let targets = module.field(&field).map(|f| f.targets.clone()).unwrap_or_default();
+                    let key = (field.clone(), cell.clone());
+                    if !references.contains_key(&key) {
+                        let mut found = Vec::new();
+                        for t in &targets {
+                            found.extend(svc.find_by_label_or_number(t, &cell).await?);
+                        }
+                        let outcome = match found.len() {
+                            0 if opts.create_missing_parents && !targets.contains(&module.name) => {
+                                match create_parent(&svc, &registry, &targets, &cell, opts, &mut report.journal).await {
+                                    Ok((id, note)) => {
+                                        notes.push(format!("{field}: {note}"));
+                                        Ok(id)
+                                    }
+                                    Err(e) => Err(e),
+                                }
+                            }
+                            0 => Err(format!("no {} named `{cell}`", targets.join("/"))),
+                            1 => Ok(Some(found[0])),
+                            _ => Err(format!("several records are named `{cell}`; use the record number")),
+                        };
+                        references.insert(key.clone(), outcome);
+                    }
+                    match &references[&key] {
+                        Ok(Some(id)) => {
+                            input.insert(field, json!(id));
+                        }
+                        Ok(None) => {}
+                        Err(_) if targets.contains(&module.name) => {
+                            references.remove(&key);
+                            deferred.push((field, cell));
+                        }
+                        Err(e) => {
+                            failed.insert(field, e.clone());
+                        }
+                    }
+                }
+                let note = (!notes.is_empty()).then(|| notes.join("; "));
+                if !failed.is_empty() {
+                    report.record_noted(
+                        row.line,
                         RowStatus::Failed,
                         None,
-                        Some(e.to_string()),
-                        Vec::new(),
+                        Some(errors_text(&failed)),
+                        row.cells,
+                        note,
                     );
                     continue;
                 }
-            };
-            for &i in &unmapped {
-                if !unmapped_seen[i] && row.cells.get(i).is_some_and(|c| !c.trim().is_empty()) {
-                    unmapped_seen[i] = true;
-                }
-            }
-            let converted = match convert_row(&module, &mapping, &owners, opts.default_owner, order, &headers, &row) {
-                Ok(c) => c,
-                Err(errors) => {
-                    report.record(row.line, RowStatus::Failed, None, Some(errors_text(&errors)), row.cells);
-                    continue;
-                }
-            };
-            let mut input = converted.input;
-            let mut failed = BTreeMap::new();
-            let mut deferred = Vec::new();
-            let mut notes = Vec::new();
-            for (field, cell) in converted.references {
-                let targets = module.field(&field).map(|f| f.targets.clone()).unwrap_or_default();
-                let key = (field.clone(), cell.clone());
-                if !references.contains_key(&key) {
-                    let mut found = Vec::new();
-                    for t in &targets {
-                        found.extend(svc.find_by_label_or_number(t, &cell).await?);
-                    }
-                    let outcome = match found.len() {
-                        0 if opts.create_missing_parents && !targets.contains(&module.name) => {
-                            match create_parent(&svc, &registry, &targets, &cell, opts, &mut report.journal).await {
-                                Ok((id, note)) => {
-                                    notes.push(format!("{field}: {note}"));
-                                    Ok(id)
-                                }
-                                Err(e) => Err(e),
-                            }
-                        }
-                        0 => Err(format!("no {} named `{cell}`", targets.join("/"))),
-                        1 => Ok(Some(found[0])),
-                        _ => Err(format!("several records are named `{cell}`; use the record number")),
-                    };
-                    references.insert(key.clone(), outcome);
-                }
-                match &references[&key] {
-                    Ok(Some(id)) => {
-                        input.insert(field, json!(id));
-                    }
-                    Ok(None) => {}
-                    Err(_) if targets.contains(&module.name) => {
-                        references.remove(&key);
-                        deferred.push((field, cell));
-                    }
-                    Err(e) => {
-                        failed.insert(field, e.clone());
-                    }
-                }
-            }
-            let note = (!notes.is_empty()).then(|| notes.join("; "));
-            if !failed.is_empty() {
-                report.record_noted(
-                    row.line,
-                    RowStatus::Failed,
-                    None,
-                    Some(errors_text(&failed)),
-                    row.cells,
+                pending.push(Pending {
+                    line: row.line,
+                    cells: row.cells,
+                    input,
+                    deferred,
                     note,
-                );
+                });
+            }
+            if done == read_before {
+                break;
+            }
+            if pending.is_empty() {
+                // Every row of this batch failed before reaching the database: read on.
+                progress(done);
                 continue;
             }
-            pending.push(Pending {
-                line: row.line,
-                cells: row.cells,
-                input,
-                deferred,
-                note,
-            });
+            later.extend(
+                import_batch(
+                    store,
+                    actor,
+                    &module,
+                    opts,
+                    pending,
+                    Earlier {
+                        seen: &mut seen,
+                        names: dry_names.as_mut(),
+                    },
+                    &mut report,
+                )
+                .await?,
+            );
+            if !opts.dry_run {
+                seen.retain(|_, s| !s.findable);
+            }
+            if !keep_journal {
+                report.journal.clear();
+            }
+            flush_journal(store, opts, &mut report).await?;
+            progress(done);
         }
-        if pending.is_empty() {
-            break;
-        }
-        later.extend(
-            import_batch(
-                store,
-                actor,
-                &module,
-                opts,
-                pending,
-                Earlier {
-                    seen: &mut seen,
-                    names: dry_names.as_mut(),
-                },
-                &mut report,
-            )
-            .await?,
-        );
-        if !opts.dry_run {
-            seen.retain(|_, s| !s.findable);
-        }
-        if !keep_journal {
-            report.journal.clear();
-        } else if let Some(job_id) = opts.job_id.filter(|_| !opts.dry_run) {
-            sable_store::imports::append_journal(store, job_id, &report.journal)
-                .await
-                .map_err(StoreError::from)?;
-            report.journal.clear();
-        }
-        progress(done);
+        Ok(())
+    }
+    .await;
+    if let Err(e) = batches {
+        // The failure is what the caller needs to hear of; a journal that cannot be written
+        // now could not have been written either.
+        let _ = flush_journal(store, opts, &mut report).await;
+        return Err(e);
     }
     // References to rows that came later in the file.
     for (id, line, field, cell) in later {
@@ -668,6 +683,18 @@ async fn import_table(
     // Rows fail at different stages (reading, converting, saving); report them in file order.
     report.rows.sort_by_key(|r| r.line);
     Ok(report)
+}
+
+/// Writes the journal entries gathered so far to the import job's journal, when the
+/// import has a job and writes (`ImportOptions::job_id`), and forgets them.
+async fn flush_journal(store: &Store, opts: &ImportOptions, report: &mut ImportReport) -> Result<(), ImportError> {
+    if let Some(job_id) = opts.job_id.filter(|_| !opts.dry_run) {
+        sable_store::imports::append_journal(store, job_id, &report.journal)
+            .await
+            .map_err(StoreError::from)?;
+        report.journal.clear();
+    }
+    Ok(())
 }
 
 /// How [`existing_matches`] queries for candidates: on one match field, chosen so that a

@@ -23,6 +23,10 @@ use crate::sql::Dialect;
 /// keep up.
 pub const BACKSTOP_PAGES: u32 = 100_000;
 
+/// Size, in bytes, the log file is cut back to when the log restarts: a bulk import grows it
+/// to a batch's worth of pages (tens of MB), which would otherwise stay on disk.
+pub const LOG_SIZE_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// Least time between two checkpoints: commits in between are copied by the next one.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -38,6 +42,7 @@ pub(crate) fn spawn<T: AsRef<Db> + Send + Sync + 'static>(owner: Weak<T>, signal
             Some(o) if in_wal_mode(o.as_ref().as_ref()).await => {}
             _ => return,
         }
+        let mut failing = false;
         loop {
             tokio::select! {
                 () = signal.notified() => {}
@@ -48,11 +53,15 @@ pub(crate) fn spawn<T: AsRef<Db> + Send + Sync + 'static>(owner: Weak<T>, signal
             if db.is_closed() {
                 break;
             }
-            if let Err(e) = db.execute_script("PRAGMA wal_checkpoint(PASSIVE)").await {
-                if db.is_closed() {
-                    break;
+            match db.execute_script("PRAGMA wal_checkpoint(PASSIVE)").await {
+                Ok(()) => failing = false,
+                Err(_) if db.is_closed() => break,
+                // Said once, not at every retry.
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = format!("{e:#}"), "WAL checkpoint failed; retrying");
                 }
-                tracing::warn!(error = format!("{e:#}"), "WAL checkpoint failed; retrying later");
+                Err(_) => {}
             }
             drop(strong);
             tokio::time::sleep(MIN_INTERVAL).await;
@@ -68,6 +77,13 @@ async fn in_wal_mode(db: &Db) -> bool {
     }
     match db.fetch_optional(db.sql().push("PRAGMA journal_mode")).await {
         Ok(Some(row)) => row.text("journal_mode").is_ok_and(|m| m.eq_ignore_ascii_case("wal")),
-        _ => false,
+        Ok(None) => false,
+        Err(e) => {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "could not read the journal mode: WAL checkpoints are left to the writers"
+            );
+            false
+        }
     }
 }

@@ -225,7 +225,8 @@ impl Db {
                 .pragma("analysis_limit", "1000")
                 .pragma("temp_store", "memory")
                 // Checkpoints run beside the writers (`checkpoint`); this is the backstop.
-                .pragma("wal_autocheckpoint", crate::checkpoint::BACKSTOP_PAGES.to_string());
+                .pragma("wal_autocheckpoint", crate::checkpoint::BACKSTOP_PAGES.to_string())
+                .pragma("journal_size_limit", crate::checkpoint::LOG_SIZE_LIMIT.to_string());
             let memory = url.contains(":memory:");
             let pool = SqlitePoolOptions::new()
                 .max_connections(if memory { 1 } else { 8 })

@@ -131,7 +131,7 @@ pub async fn execute(env: &ActionEnv<'_>, action: &Action, ctx: &mut RecordConte
         Action::SendStageGuidance => stage_guidance(env, ctx).await?,
     };
     if matches!(action, Action::UpdateFields { .. } | Action::AssignOwner { .. }) {
-        *ctx = crate::context::load(env.store, &ctx.record.module, ctx.record.id).await?;
+        *ctx = crate::context::load_as_system(env.store, &ctx.record.module, ctx.record.id).await?;
     }
     Ok(outcome)
 }

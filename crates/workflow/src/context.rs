@@ -25,15 +25,15 @@ fn owner_json(u: &User) -> Json {
 }
 
 /// Loads a record (as the system) and builds its template context.
-pub async fn load(store: &Store, module: &str, id: i64) -> sable_store::StoreResult<RecordContext> {
+pub async fn load_as_system(store: &Store, module: &str, id: i64) -> sable_store::StoreResult<RecordContext> {
     let system = Actor::unrestricted_for_system_jobs();
     let record = store.records(&system).get(module, id).await?;
-    build(store, record).await
+    build_as_system(store, record).await
 }
 
 /// Builds the template context of a record already read, as the system (workflows, which
 /// administrators define).
-pub async fn build(store: &Store, record: Record) -> sable_store::StoreResult<RecordContext> {
+pub async fn build_as_system(store: &Store, record: Record) -> sable_store::StoreResult<RecordContext> {
     build_as(store, &Actor::unrestricted_for_system_jobs(), record).await
 }
 

@@ -218,7 +218,7 @@ impl Engine {
         let now = self.now();
         workflows::set_run_status(&self.store, run_id, "running", None, now).await?;
         let record_id = run.record_id.unwrap_or(0);
-        let mut ctx = match context::load(&self.store, &run.module, record_id).await {
+        let mut ctx = match context::load_as_system(&self.store, &run.module, record_id).await {
             Ok(c) => c,
             Err(StoreError::NotFound { .. }) => {
                 return Err(permanent(format!("{} record {record_id} no longer exists", run.module)));

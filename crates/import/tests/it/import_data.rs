@@ -1520,3 +1520,54 @@ async fn a_jobs_undo_journal_is_written_batch_by_batch_and_undoes_the_import() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_batch_of_only_bad_rows_does_not_end_the_import_and_a_failed_job_can_be_undone() {
+    let db = sable_store::testing::sqlite_db();
+    let store = db.store().await;
+    let actor = admin(&store).await.actor();
+    // With two rows per batch, the first two batches hold only rows that fail before they
+    // reach the database (an impossible date, an unknown owner).
+    let csv = "lastname,birthday,assigned_user\n甲,2023-02-29,\n乙,,查无此人\n丙,2023-02-30,\n丁,,无名氏\n戊,2024-02-29,\n己,,\n";
+    let job = sable_store::imports::create_job(&store, &actor, "Contacts", "contacts.csv", &serde_json::json!({}))
+        .await
+        .unwrap();
+    let r = import_text(
+        &store,
+        &actor,
+        "Contacts",
+        csv,
+        ImportOptions {
+            batch: 2,
+            job_id: Some(job),
+            ..ImportOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(r.summary(), "created 2, updated 0, skipped 0, failed 4", "{:?}", r.rows);
+    let svc = store.records(&actor);
+    assert_eq!(svc.find_by_label_or_number("Contacts", "己").await.unwrap().len(), 1);
+    // A job that ended in a failure keeps the journal of what it committed, and undoes it.
+    sable_store::imports::finish_job(
+        &store,
+        job,
+        "failed",
+        sable_store::imports::Counts::default(),
+        None,
+        Some("stopped part-way"),
+        &r.journal,
+    )
+    .await
+    .unwrap();
+    assert!(sable_import::jobs::undoable("failed") && sable_import::jobs::undoable("interrupted"));
+    assert!(!sable_import::jobs::undoable("running") && !sable_import::jobs::undoable("undone"));
+    let undone = sable_import::jobs::undo(&store, &actor, job).await.unwrap();
+    assert_eq!(undone.status, "undone");
+    for name in ["戊", "己"] {
+        assert!(
+            svc.find_by_label_or_number("Contacts", name).await.unwrap().is_empty(),
+            "{name}"
+        );
+    }
+    db.cleanup().await;
+}

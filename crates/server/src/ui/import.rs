@@ -677,7 +677,7 @@ async fn job_view(state: &AppState, user: &UiUser, id: &str, template: &str) -> 
         },
         has_failed: job.failed > 0,
         failed,
-        undoable: job.status == "done" && !dry_run,
+        undoable: sable_import::jobs::undoable(&job.status) && !dry_run,
         dry_run,
         token: token.filter(|_| dry_run && job.status == "done"),
         error: job.error.clone(),
