@@ -991,20 +991,8 @@ async fn missing_parents_are_created_on_request_when_a_name_is_enough() {
             Some(&Value::Id(made[0]))
         );
         // Undoing the import removes the organization it made as well as the contacts.
-        let job = sable_store::imports::create_job(&store, &actor, "Contacts", "contacts.csv", &serde_json::json!({}))
-            .await
-            .unwrap();
-        sable_store::imports::finish_job(
-            &store,
-            job,
-            "done",
-            sable_store::imports::Counts::default(),
-            None,
-            None,
-            &r.journal,
-        )
-        .await
-        .unwrap();
+        let job = new_job(&store, &actor, "Contacts").await;
+        end_job(&store, job, "done", &r.journal).await;
         sable_import::jobs::undo(&store, &actor, job).await.unwrap();
         assert!(
             accounts(&store).await.is_empty(),
@@ -1066,6 +1054,28 @@ async fn import_text(store: &Store, actor: &Actor, module: &str, csv: &str, opts
         ..opts
     };
     run_import(store, actor, table, &opts, |_| {}).await.unwrap()
+}
+
+/// A new import job for `module`, as the API and the CLI record one.
+async fn new_job(store: &Store, actor: &Actor, module: &str) -> i64 {
+    sable_store::imports::create_job(store, actor, module, "import.csv", &serde_json::json!({}))
+        .await
+        .unwrap()
+}
+
+/// Ends a job with `status`, adding what is left of its journal.
+async fn end_job(store: &Store, job: i64, status: &str, journal: &[sable_store::imports::JournalEntry]) {
+    sable_store::imports::finish_job(
+        store,
+        job,
+        status,
+        sable_store::imports::Counts::default(),
+        None,
+        None,
+        journal,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -1435,9 +1445,7 @@ async fn a_jobs_undo_journal_is_written_batch_by_batch_and_undoes_the_import() {
         )
         .await;
         assert_eq!(before.summary(), "created 1, updated 0, skipped 0, failed 0");
-        let job = sable_store::imports::create_job(&store, &actor, "Leads", "leads.csv", &serde_json::json!({}))
-            .await
-            .unwrap();
+        let job = new_job(&store, &actor, "Leads").await;
         let csv = "lastname,company,email\n甲,甲公司,journal-a@x.cn\n新,新公司,JOURNAL-OLD@x.cn\n乙,乙公司,journal-b@x.cn\n丙,丙公司,journal-c@x.cn\n丁,丁公司,journal-d@x.cn\n";
         let r = import_text(
             &store,
@@ -1470,17 +1478,7 @@ async fn a_jobs_undo_journal_is_written_batch_by_batch_and_undoes_the_import() {
             "{}",
             db.backend
         );
-        sable_store::imports::finish_job(
-            &store,
-            job,
-            "done",
-            sable_store::imports::Counts::default(),
-            None,
-            None,
-            &r.journal,
-        )
-        .await
-        .unwrap();
+        end_job(&store, job, "done", &r.journal).await;
         sable_import::jobs::undo(&store, &actor, job).await.unwrap();
         let svc = store.records(&actor);
         for name in ["甲", "乙", "丙", "丁", "新"] {
@@ -1499,9 +1497,7 @@ async fn a_jobs_undo_journal_is_written_batch_by_batch_and_undoes_the_import() {
             db.backend
         );
         // A dry run with a job writes no journal.
-        let dry_job = sable_store::imports::create_job(&store, &actor, "Leads", "leads.csv", &serde_json::json!({}))
-            .await
-            .unwrap();
+        let dry_job = new_job(&store, &actor, "Leads").await;
         let dry = import_text(
             &store,
             &actor,
@@ -1529,9 +1525,7 @@ async fn a_batch_of_only_bad_rows_does_not_end_the_import_and_a_failed_job_can_b
     // With two rows per batch, the first two batches hold only rows that fail before they
     // reach the database (an impossible date, an unknown owner).
     let csv = "lastname,birthday,assigned_user\n甲,2023-02-29,\n乙,,查无此人\n丙,2023-02-30,\n丁,,无名氏\n戊,2024-02-29,\n己,,\n";
-    let job = sable_store::imports::create_job(&store, &actor, "Contacts", "contacts.csv", &serde_json::json!({}))
-        .await
-        .unwrap();
+    let job = new_job(&store, &actor, "Contacts").await;
     let r = import_text(
         &store,
         &actor,
@@ -1548,17 +1542,7 @@ async fn a_batch_of_only_bad_rows_does_not_end_the_import_and_a_failed_job_can_b
     let svc = store.records(&actor);
     assert_eq!(svc.find_by_label_or_number("Contacts", "己").await.unwrap().len(), 1);
     // A job that ended in a failure keeps the journal of what it committed, and undoes it.
-    sable_store::imports::finish_job(
-        &store,
-        job,
-        "failed",
-        sable_store::imports::Counts::default(),
-        None,
-        Some("stopped part-way"),
-        &r.journal,
-    )
-    .await
-    .unwrap();
+    end_job(&store, job, "failed", &r.journal).await;
     assert!(sable_import::jobs::undoable("failed") && sable_import::jobs::undoable("interrupted"));
     assert!(!sable_import::jobs::undoable("running") && !sable_import::jobs::undoable("undone"));
     let undone = sable_import::jobs::undo(&store, &actor, job).await.unwrap();
